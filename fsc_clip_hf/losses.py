@@ -168,43 +168,73 @@ def patch_weights(sim: torch.Tensor, normalizer: str, sparsify: bool) -> torch.T
     return weights / weights.sum(dim=-1, keepdim=True).clamp_min(_NORM_EPS)
 
 
+class _TokenPatchSimilarity(torch.autograd.Function):
+    """`S = W Vᵀ` for `W (n, B, T, D)`, `V (B, P, D)`, broadcast over n.
+
+    `torch.matmul` would keep its n-fold broadcast copy of V alive for the backward; this keeps
+    only W and V themselves and rebuilds what the backward needs.
+    """
+
+    @staticmethod
+    def forward(ctx, words: torch.Tensor, patches: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(words, patches)
+        return torch.matmul(words, patches.transpose(1, 2))
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        words, patches = ctx.saved_tensors
+        grad_words = torch.matmul(grad, patches) if ctx.needs_input_grad[0] else None
+        grad_patches = torch.matmul(grad.transpose(-1, -2), words).sum(0) if ctx.needs_input_grad[1] else None
+        return grad_words, grad_patches
+
+
 def local_hn_logits(
     image_tokens: torch.Tensor,
-    caption_tokens: torch.Tensor,
-    caption_mask: torch.Tensor,
+    text_tokens: torch.Tensor,
+    text_token_mask: torch.Tensor,
+    neg_text_tokens: torch.Tensor,
+    neg_text_token_mask: torch.Tensor,
     logit_scale: torch.Tensor,
     normalizer: str = "minmax",
     sparsify: bool = False,
 ) -> torch.Tensor:
-    """Token-level scores of each image against C captions of its own (positive and negatives).
+    """Token-level scores of each image against its caption and that caption's K negatives.
 
     Args:
         image_tokens: `(B, P, D)` projected patch tokens V.
-        caption_tokens: `(B, C, T, D)` projected text tokens W of each caption.
-        caption_mask: `(B, C, T)` positions that take part (start-of-text and padding excluded).
+        text_tokens: `(B, T, D)` and neg_text_tokens `(K, B, T, D)`: projected text tokens W.
+        text_token_mask: `(B, T)` and neg_text_token_mask `(K, B, T)`: positions that take part
+            (start-of-text and padding excluded).
 
     Returns:
-        `(B, C)`: for each caption, logsumexp over its tokens τ of `s · cos(G_τ, W_τ)`, where
+        `(B, 1+K)`: for each caption, logsumexp over its tokens τ of `s · cos(G_τ, W_τ)`, where
         `G_τ = Σ_p A_τp V_p` pools the patches with weights A from the (gradient-free) similarity map.
 
-    The C captions of an image share its patches, so G is never formed: with `S = W Vᵀ` (kept with
+    All captions of an image share its patches, so G is never formed: with `S = W Vᵀ` (kept with
     gradient, its detached copy gives A),
         ⟨G_τ, W_τ⟩ = Σ_p A_τp S_τp      and      |G_τ|² = A_τ (V Vᵀ) A_τᵀ,
     which needs one `(P, P)` Gram matrix per image instead of a `(T, D)` pooled feature per caption.
+    Positives and negatives are scored in their own layouts: joining them would copy every token.
     """
-    batch, captions, length, dim = caption_tokens.shape
-    words = caption_tokens.reshape(batch, captions * length, dim)
-    sim = torch.bmm(words, image_tokens.transpose(1, 2))  # (B, C·T, P)
-    weights = patch_weights(sim.detach(), normalizer, sparsify)
     gram = torch.bmm(image_tokens, image_tokens.transpose(1, 2))  # (B, P, P)
-    dot = (weights * sim).sum(dim=-1)
-    pooled_norm = (torch.bmm(weights, gram) * weights).sum(dim=-1).clamp_min(_NORM_EPS**2).sqrt()
-    word_norm = words.norm(dim=-1).clamp_min(_NORM_EPS)
-    scores = (logit_scale * dot / (pooled_norm * word_norm)).view(batch, captions, length)
-    # A finite fill, not -inf: a caption without any position (an absent negative) must stay
-    # finite in the backward; its column is masked again by the loss.
-    scores = scores.masked_fill(~caption_mask.bool(), torch.finfo(scores.dtype).min)
-    return torch.logsumexp(scores, dim=-1)
+
+    def scores(words: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """words `(n, B, T, D)`, mask `(n, B, T)` → `(B, n)`."""
+        sim = _TokenPatchSimilarity.apply(words, image_tokens)  # (n, B, T, P)
+        weights = patch_weights(sim.detach(), normalizer, sparsify)
+        dot = (weights * sim).sum(dim=-1)
+        pooled_norm = (torch.matmul(weights, gram) * weights).sum(dim=-1).clamp_min(_NORM_EPS**2).sqrt()
+        word_norm = words.norm(dim=-1).clamp_min(_NORM_EPS)
+        token_scores = logit_scale * dot / (pooled_norm * word_norm)
+        # A finite fill, not -inf: a caption without any position (an absent negative) must stay
+        # finite in the backward; its column is masked again by the loss.
+        token_scores = token_scores.masked_fill(~mask.bool(), torch.finfo(token_scores.dtype).min)
+        return torch.logsumexp(token_scores, dim=-1).t()
+
+    return torch.cat(
+        [scores(text_tokens.unsqueeze(0), text_token_mask.unsqueeze(0)), scores(neg_text_tokens, neg_text_token_mask)],
+        dim=1,
+    )
 
 
 def fsc_clip_loss(
@@ -276,15 +306,14 @@ def fsc_clip_loss(
                     f"apply_local_neg_loss needs dense features; missing {missing}. "
                     "Call the model with return_dense=True."
                 )
-            caption_tokens = _float32(text_tokens).unsqueeze(1)
-            caption_mask = text_token_mask.unsqueeze(1)
-            if num_types:
-                caption_tokens = torch.cat([caption_tokens, _float32(neg_text_tokens).transpose(0, 1)], dim=1)
-                caption_mask = torch.cat([caption_mask, neg_text_token_mask.transpose(0, 1)], dim=1)
+            if not num_types:
+                neg_text_tokens = text_tokens.new_zeros((0, *text_tokens.shape))
+                neg_text_token_mask = text_token_mask.new_zeros((0, *text_token_mask.shape))
             logits = local_hn_logits(
-                _float32(image_tokens),
-                caption_tokens,
-                caption_mask,
+                *map(_float32, (image_tokens, text_tokens)),
+                text_token_mask,
+                _float32(neg_text_tokens),
+                neg_text_token_mask,
                 logit_scale,
                 config.sim_normalizer,
                 config.sim_sparsify,

@@ -146,20 +146,25 @@ def test_hard_negative_loss_hand_values(config, expected):
 @pytest.mark.parametrize("normalizer, cosine", [("minmax", 2 / math.sqrt(5)), ("softmax", 0.9938309495343176)])
 def test_local_score_hand_values(normalizer, cosine):
     V = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])  # one image, two patches
-    W = torch.tensor([[[[9.0, 9.0], [2.0, 1.0]]]])  # one caption: start-of-text, one word
-    mask = torch.tensor([[[0, 1]]])
-    score = local_hn_logits(V, W, mask, torch.tensor(10.0), normalizer)
-    assert score.item() == pytest.approx(10 * cosine, abs=1e-5)
+    W = torch.tensor([[[9.0, 9.0], [2.0, 1.0]]])  # one caption: start-of-text, one word
+    mask = torch.tensor([[0, 1]])
+    negatives = torch.stack([W.flip(-1), W])  # K=2: [1, 2] as the word, then the caption itself
+    scores = local_hn_logits(V, W, mask, negatives, torch.stack([mask, mask]), torch.tensor(10.0), normalizer)
+    assert scores.shape == (1, 3)
+    assert scores[0, 0].item() == pytest.approx(10 * cosine, abs=1e-5)
+    assert scores[0, 1].item() == pytest.approx(10 * cosine, abs=1e-5)  # mirrored: same geometry
+    assert scores[0, 2].item() == pytest.approx(10 * cosine, abs=1e-5)
 
 
 def test_sparsify_drops_weak_patches():
     V = torch.eye(4).unsqueeze(0)
-    W = torch.tensor([[[[4.0, 3.0, 1.2, 1.0]]]])
-    mask = torch.ones(1, 1, 1)
+    W = torch.tensor([[[4.0, 3.0, 1.2, 1.0]]])
+    mask = torch.ones(1, 1)
     # minmax weights [1, 2/3, 0.0667, 0]: the third falls under 1/P = 0.25 and is zeroed.
     G = F.normalize(torch.tensor([1.0, 2 / 3, 0.0, 0.0]), dim=0)
-    expected = 10 * (G @ F.normalize(W[0, 0, 0], dim=0))
-    assert local_hn_logits(V, W, mask, torch.tensor(10.0), "minmax", sparsify=True).item() == pytest.approx(expected.item(), abs=1e-5)
+    expected = 10 * (G @ F.normalize(W[0, 0], dim=0))
+    scores = local_hn_logits(V, W, mask, W.new_zeros(0, 1, 1, 4), mask.new_zeros(0, 1, 1), torch.tensor(10.0), "minmax", True)
+    assert scores.item() == pytest.approx(expected.item(), abs=1e-5)
 
 
 # --- the sanity facts of objectives.md ---
@@ -194,9 +199,9 @@ def test_a_negative_identical_to_its_positive_scores_the_same():
     s, v = x["logit_scale"], x["image_embeds"]
     global_scores = global_hn_logits(v, x["text_embeds"], x["neg_text_embeds"], s)
     torch.testing.assert_close(global_scores[:, 1], global_scores[:, 0])
-    captions = torch.cat([x["text_tokens"].unsqueeze(1), x["neg_text_tokens"].transpose(0, 1)], 1)
-    masks = torch.cat([x["text_token_mask"].unsqueeze(1), x["neg_text_token_mask"].transpose(0, 1)], 1)
-    local_scores = local_hn_logits(x["image_tokens"], captions, masks, s)
+    local_scores = local_hn_logits(
+        x["image_tokens"], x["text_tokens"], x["text_token_mask"], x["neg_text_tokens"], x["neg_text_token_mask"], s
+    )
     torch.testing.assert_close(local_scores[:, 1], local_scores[:, 0])
 
 
@@ -249,10 +254,12 @@ def test_gradcheck_of_the_local_scores_with_fixed_patch_weights():
     so the local score is then an ordinary differentiable function of the tokens."""
     g = torch.Generator().manual_seed(1)
     V = torch.randn(2, 1, 4, dtype=torch.float64, generator=g, requires_grad=True)
-    W = torch.randn(2, 3, 5, 4, dtype=torch.float64, generator=g, requires_grad=True)
-    mask = torch.ones(2, 3, 5, dtype=torch.long)
-    mask[:, :, 0] = 0
-    assert torch.autograd.gradcheck(lambda V, W: local_hn_logits(V, W, mask, torch.tensor(5.0, dtype=torch.float64)), (V, W))
+    W = torch.randn(2, 5, 4, dtype=torch.float64, generator=g, requires_grad=True)
+    N = torch.randn(3, 2, 5, 4, dtype=torch.float64, generator=g, requires_grad=True)
+    mask = torch.ones(3, 2, 5, dtype=torch.long)
+    mask[..., 0] = 0
+    scale = torch.tensor(5.0, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda V, W, N: local_hn_logits(V, W, mask[0], N, mask, scale), (V, W, N))
 
 
 # --- masks, precision, errors ---
