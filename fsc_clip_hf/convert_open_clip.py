@@ -31,7 +31,7 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
-from transformers import AutoTokenizer, CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
+from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
 from transformers.utils.constants import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 
 logger = logging.getLogger(__name__)
@@ -221,7 +221,7 @@ def convert_checkpoint(
 
     tokenizer = None
     if processor is not None:
-        tokenizer = AutoTokenizer.from_pretrained(processor)
+        tokenizer = CLIPTokenizer.from_pretrained(processor)
         if len(tokenizer) > state_dict["token_embedding.weight"].shape[0]:
             raise ValueError(f"the tokenizer of {processor} has more tokens than the checkpoint's embedding")
         tokenizer.model_max_length = state_dict["positional_embedding"].shape[0]

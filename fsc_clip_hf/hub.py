@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 from huggingface_hub import CommitInfo, HfApi
 from peft import PeftModel
-from transformers import CLIPModel
+from transformers import CLIPModel, CLIPProcessor
 
 from .model_card import build_model_card, public_recipe
 
@@ -43,7 +43,7 @@ CARD_FILE = "README.md"
 def prepare_release(
     output_dir: str | Path,
     model: CLIPModel | PeftModel,
-    processor: Any,
+    processor: CLIPProcessor,
     *,
     base_model: str,
     datasets: Sequence[str] = (),
@@ -71,6 +71,9 @@ def prepare_release(
     Returns:
         The release folder.
     """
+    if not hasattr(processor, "image_processor") or not hasattr(processor, "tokenizer"):
+        # A tokenizer alone would give a release that the zero-shot pipeline cannot load.
+        raise TypeError(f"prepare_release needs the CLIPProcessor (tokenizer + image processor), got {type(processor)}")
     folder = Path(output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     lora = isinstance(model, PeftModel)

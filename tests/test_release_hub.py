@@ -121,6 +121,11 @@ def test_prepare_release_of_a_lora_model_merges_it_and_keeps_the_adapter(tmp_pat
     assert "lora" in card.data.tags and 'subfolder="adapter"' in card.text
 
 
+def test_prepare_release_refuses_a_tokenizer_without_image_processor(tmp_path, processor):
+    with pytest.raises(TypeError, match="CLIPProcessor"):
+        prepare_release(tmp_path / "release", tiny_clip(processor), processor.tokenizer, base_model=BASE)
+
+
 def test_push_release_creates_the_repo_and_uploads_every_file(tmp_path, processor, hub):
     folder = prepare_release(tmp_path / "release", tiny_clip(processor), processor, base_model=BASE,
                              results=RESULTS)
