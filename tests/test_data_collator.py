@@ -1,6 +1,8 @@
 """The FSC collator: batch contract, padding and truncation, negatives, bad samples, DataLoader workers."""
 
+import logging
 import pickle
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -8,7 +10,7 @@ from data_fixtures import image_bytes, write_image, write_jsonl
 from PIL import Image
 from transformers import CLIPConfig, CLIPModel, CLIPProcessor
 
-from fsc_clip_hf.data import FSCCollator, SkipStats, load_image_text_dataset
+from fsc_clip_hf.data import DataEpochCallback, FSCCollator, SkipStats, load_image_text_dataset
 from fsc_clip_hf.data.synthetic import load_synthetic_world, write_synthetic_world
 
 
@@ -84,7 +86,8 @@ def test_truncation_to_context_length(processor):
     assert batch["input_ids"].shape == (2, 77)
     assert batch["input_ids"][0, -1].item() == processor.tokenizer.eos_token_id
     batch = FSCCollator(processor, max_length=16)([sample(long_caption)])
-    assert batch["input_ids"].shape == (1, 16) and batch["input_ids"][0, -1].item() == processor.tokenizer.eos_token_id
+    assert batch["input_ids"].shape == (1, 16)
+    assert batch["input_ids"][0, -1].item() == processor.tokenizer.eos_token_id
 
 
 def test_no_negatives_gives_empty_k(processor):
@@ -188,3 +191,23 @@ def test_dataloader_spawn_workers_share_skip_stats(world, processor, tmp_path):
                                          multiprocessing_context="spawn")
     assert sum(b["input_ids"].shape[0] for b in loader) == 6
     assert data.skip_stats.snapshot()["missing_file"] == 1
+
+
+def test_epoch_callback_sets_collator_epoch_and_logs_per_epoch_counts(processor, caplog):
+    stats = SkipStats()
+    collator = FSCCollator(processor, skip_stats=stats)
+    callback = DataEpochCallback(stats, collator)
+    args, state = SimpleNamespace(process_index=1), SimpleNamespace(epoch=0.0)
+    caplog.set_level(logging.INFO, logger="fsc_clip_hf.data.callbacks")
+    callback.on_train_begin(args, state, None)
+    for epoch in range(2):
+        callback.on_epoch_begin(args, state, None)
+        assert collator.epoch == epoch
+        stats.seen(10)
+        stats.count("empty_caption", n=epoch + 1)
+        callback.on_epoch_end(args, state, None)
+    callback.on_train_end(args, state, None)
+    lines = [r.getMessage() for r in caplog.records if r.name == "fsc_clip_hf.data.callbacks"]
+    assert lines[0].startswith("data, epoch 0, process 1: 10 samples seen; skipped 1 (10.00%) [empty_caption=1]")
+    assert lines[1].startswith("data, epoch 1, process 1: 10 samples seen; skipped 2 (20.00%) [empty_caption=2]")
+    assert lines[2].startswith("data, whole run, process 1: 20 samples seen; skipped 3")

@@ -42,6 +42,7 @@ def test_rgb_sources_bytes_path_and_dict(tmp_path):
 @pytest.mark.parametrize("source,reason", [
     (b"not an image at all", "undecodable_image"),
     (truncated_jpeg(), "truncated_image"),
+    (image_bytes(size=(200, 150))[:-400], "truncated_image"),  # a PNG cut in its pixel data
     (b"", "missing_image"),
     (None, "missing_image"),
     ({"bytes": None, "path": None}, "missing_image"),

@@ -5,6 +5,7 @@ import tarfile
 
 import datasets
 import pytest
+import torch
 from data_fixtures import (
     good_sample,
     image_bytes,
@@ -51,7 +52,8 @@ def test_negclip_tsv_with_precomputed_negatives(tmp_path, image_dir):
     assert data.has_negatives and data.num_rows == 3
     assert [s["caption"] for s in samples] == ["A child holding a flowered umbrella.",
                                               "A white truck filled with motorcycles."]
-    assert samples[0]["negatives"] == ["A umbrella holding a flowered child .", "A child flowered a holding umbrella ."]
+    assert samples[0]["negatives"] == ["A umbrella holding a flowered child .",
+                                       "A child flowered a holding umbrella ."]
     assert samples[1]["negatives"] == ["A white motorcycle filled with truck 's ."]
     assert samples[0]["image"].mode == "RGB"
     assert only_nonzero(data.skip_stats.snapshot()) == {"seen": 3, "missing_file": 1}
@@ -118,7 +120,8 @@ def test_cc3m_seed_coca_captions(tmp_path, side):
 
 def test_wrong_caption_key_fails_at_start_naming_fields(tmp_path):
     write_seed_shards(tmp_path / "cc3m/train_subset_100K", "cc3m")
-    with pytest.raises(ValueError, match=r"caption 'coca_captions' not found.*members found \['jpg', 'json', 'txt'\]"):
+    expected = r"caption 'coca_captions' not found.*members found \['jpg', 'json', 'txt'\]"
+    with pytest.raises(ValueError, match=expected):
         load_image_text_dataset("cc3m_100k", str(tmp_path))
 
 
@@ -308,3 +311,20 @@ def test_shared_skip_stats(tmp_path):
     list(load_image_text_dataset(path, skip_stats=stats).dataset)
     list(load_image_text_dataset(path, skip_stats=stats).dataset)
     assert stats.snapshot()["empty_caption"] == 2
+
+
+def test_accelerate_prepare_splits_an_unsplit_stream(tmp_path):
+    """Under the HF Trainer, accelerate shards the dataset itself (dispatch_batches=False): leave
+    num_processes=1 here, or each process would get 1/world of its 1/world."""
+    from accelerate.data_loader import prepare_data_loader
+
+    data = load_image_text_dataset(table_of(tmp_path, 40), seed=0, shuffle_buffer=8)
+    parts = []
+    for rank in (0, 1):
+        loader = torch.utils.data.DataLoader(data.dataset, batch_size=4,
+                                             collate_fn=lambda batch: [s["caption"] for s in batch])
+        loader = prepare_data_loader(loader, num_processes=2, process_index=rank, dispatch_batches=False,
+                                     put_on_device=False)
+        loader.set_epoch(0)
+        parts.append([c for batch in loader for c in batch])
+    assert not set(parts[0]) & set(parts[1]) and len(parts[0]) + len(parts[1]) == 40

@@ -85,7 +85,7 @@ class FSCCollator:
         return prepare_sample(image, caption, self.skip_stats, self.image_limits)
 
     def _dataset_negative(self, candidates, caption: str, epoch: int) -> str | None:
-        candidates = [c for c in (candidates or []) if isinstance(c, str) and c.strip() and not _same_text(c, caption)]
+        candidates = [c for c in candidates or [] if isinstance(c, str) and c.strip() and not _same_text(c, caption)]
         if not candidates:
             return None
         # crc32, not hash(): the pick must agree across processes and runs.
@@ -96,7 +96,12 @@ class FSCCollator:
         epoch = self.epoch
         lists = []
         if self.negative_generator is not None:
-            lists.extend(list(per_type) for per_type in self.negative_generator(captions, epoch=epoch))
+            generated = [list(per_type) for per_type in self.negative_generator(captions, epoch=epoch)]
+            types = self.negative_generator.types
+            if len(generated) != len(types) or any(len(per_type) != len(captions) for per_type in generated):
+                raise ValueError(f"negative generator returned {len(generated)} lists for types {types}; "
+                                 f"expected one per type, each of {len(captions)}")
+            lists.extend(generated)
         if self.use_dataset_negatives:
             lists.append([self._dataset_negative(s.get("negatives"), c, epoch) for s, c in zip(samples, captions)])
         for per_type in lists:
@@ -106,7 +111,7 @@ class FSCCollator:
         return lists
 
     def _empty_batch(self, k: int) -> dict:
-        size = self.image_processor.crop_size
+        size = getattr(self.image_processor, "crop_size", None) or self.image_processor.size
         long = dict(dtype=torch.int64)
         return {"pixel_values": torch.zeros(0, 3, size["height"], size["width"]),
                 "input_ids": torch.zeros(0, 0, **long), "attention_mask": torch.zeros(0, 0, **long),

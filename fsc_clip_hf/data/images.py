@@ -13,7 +13,7 @@ import struct
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from .skips import BadSample
 
@@ -62,8 +62,8 @@ def _open(source) -> Image.Image:
             return Image.open(stream)
     except Image.DecompressionBombError as err:
         raise BadSample("decompression_bomb", str(err)) from err
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
-        raise BadSample("undecodable_image", str(err)) from err
+    except Exception as err:  # hostile input makes PIL's parsers raise many types; none may stop a run
+        raise BadSample("undecodable_image", f"{type(err).__name__}: {err}") from err
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -121,10 +121,21 @@ def decode_image(
         image.draft("RGB", (draft_size, draft_size))
     try:
         image.load()
-        image = ImageOps.exif_transpose(image)
+        image = _upright(image)
+        converted = image.mode != "RGB"
+        return _to_rgb(image), converted
+    except Image.DecompressionBombError as err:
+        raise BadSample("decompression_bomb", str(err)) from err
     except OSError as err:
-        reason = "truncated_image" if "truncated" in str(err) or "broken data stream" in str(err) else "undecodable_image"
-        raise BadSample(reason, str(err)) from err
-    except (ValueError, SyntaxError, struct.error) as err:
-        raise BadSample("undecodable_image", str(err)) from err
-    return _to_rgb(image), image.mode != "RGB"
+        truncated = "truncated" in str(err) or "broken data stream" in str(err)
+        raise BadSample("truncated_image" if truncated else "undecodable_image", str(err)) from err
+    except Exception as err:  # as in _open: decoders raise ValueError, SyntaxError, struct.error, ...
+        raise BadSample("undecodable_image", f"{type(err).__name__}: {err}") from err
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation; a malformed EXIF block leaves the pixels as stored."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except (KeyError, ValueError, TypeError, SyntaxError, struct.error):
+        return image

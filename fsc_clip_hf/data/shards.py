@@ -130,7 +130,6 @@ class CaptionSideFiles:
     """
 
     def __init__(self, base: str, name: str):
-        self.base, self.name = base, name
         fs, root = fsspec.core.url_to_fs(join_path(base, name))
         self._folder = fs.unstrip_protocol(root) if fs.isdir(root) else None
         self._archive = None

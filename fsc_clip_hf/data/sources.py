@@ -412,6 +412,8 @@ def load_image_text_dataset(
     decode = DecodeSamples(stats, raw.has_negatives, raw.image_root, limits)
     dataset = dataset.map(decode, batched=True, batch_size=_DECODE_BATCH, remove_columns=raw.columns)
     name = train_data if isinstance(train_data, str) else f"{len(train_data)} shards"
-    logger.info("training data %s: %s rows%s", name, raw.num_rows if raw.num_rows is not None else "unknown number of",
-                "" if raw.num_rows is not None else " (set max_steps)")
+    if raw.num_rows is None:
+        logger.info("training data %s: length unknown, max_steps must drive training", name)
+    else:
+        logger.info("training data %s: %d rows", name, raw.num_rows)
     return ImageTextData(dataset, name, raw.num_rows, raw.has_negatives, stats)

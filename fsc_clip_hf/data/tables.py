@@ -41,15 +41,13 @@ def table_format(path: str) -> str | None:
 
 def _raw_text(value) -> bytes | None:
     """Caption cell to bytes; strings read with surrogateescape give back the file's exact bytes."""
-    if value is None:
-        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)  # a numeric caption ("1984") that a JSON writer stored as a number
     if not isinstance(value, str):
-        value = str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-        if value is None:
-            return None
+        return None  # counted as missing_caption when the sample is decoded
     try:
         return value.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
+    except UnicodeEncodeError:  # a lone surrogate written as a JSON escape
         return value.encode("utf-8", "replace")
 
 
