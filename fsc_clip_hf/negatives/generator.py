@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from functools import lru_cache
 from pathlib import Path
 
 from . import resources
@@ -19,6 +20,20 @@ from .wordnet_lexicon import WordNetLexicon
 # A fixed number per type, so that e.g. the swap negative of a caption is the same under the
 # styles negclip and fsc-clip for the same seed and epoch.
 _TYPE_STREAM = {"swap": 1, "replace": 2, "shuffle": 3, "svlc": 4}
+
+
+@lru_cache(maxsize=None)
+def shared_spacy(name: str):
+    """One loaded spaCy pipeline per name and process, shared by every generator (read-only use)."""
+    return resources.load_spacy(name)
+
+
+@lru_cache(maxsize=None)
+def shared_wordnet() -> WordNetLexicon:
+    """One WordNet lexicon per process, so that generators share its memoised look-ups."""
+    lexicon = WordNetLexicon(resources.require_wordnet())
+    load_inflection_tables()
+    return lexicon
 
 
 def caption_seed(seed: int, epoch: int, caption: str) -> int:
@@ -52,10 +67,9 @@ class HardNegativeGenerator:
         self.spacy_model = spacy_model
         self.batch_size = batch_size
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
-        if resources.spacy_package_name(spacy_model) is None and not Path(spacy_model).exists():
-            resources.load_spacy(spacy_model)  # raises the error that names the fix
-        if "replace" in self.parts and resources.find_wordnet_dir() is None:
-            resources.load_wordnet()  # idem
+        resources.require_spacy(spacy_model)
+        if "replace" in self.parts:
+            resources.require_wordnet()
         self._memory: dict[str, dict] = {}
         self._init_runtime()
 
@@ -89,14 +103,13 @@ class HardNegativeGenerator:
     @property
     def nlp(self):
         if self._nlp is None:
-            self._nlp = resources.load_spacy(self.spacy_model)
+            self._nlp = shared_spacy(self.spacy_model)
         return self._nlp
 
     @property
     def wordnet(self) -> WordNetLexicon:
         if self._wordnet is None:
-            self._wordnet = WordNetLexicon(resources.load_wordnet().root.path)
-            load_inflection_tables()
+            self._wordnet = shared_wordnet()
         return self._wordnet
 
     def load_resources(self) -> "HardNegativeGenerator":

