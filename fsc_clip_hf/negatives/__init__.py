@@ -1,0 +1,15 @@
+"""Hard-negative captions for FSC-CLIP: swap, replace, n-gram shuffle, svlc and the fsc-clip mix.
+
+>>> from fsc_clip_hf.negatives import HardNegativeGenerator
+>>> gen = HardNegativeGenerator(style="fsc-clip", seed=0)
+>>> swap, replace, shuffle = gen(["A man riding a horse on the beach."], epoch=0)
+
+Resources (spaCy English pipeline, WordNet 3.0): ``python -m fsc_clip_hf.negatives.resources install``.
+Pre-compute a corpus: ``python -m fsc_clip_hf.negatives precompute --input captions.txt --output cache``.
+"""
+
+from .generator import HardNegativeGenerator
+from .resources import ResourceMissingError
+from .styles import STYLES, parse_style
+
+__all__ = ["HardNegativeGenerator", "ResourceMissingError", "STYLES", "parse_style"]

@@ -1,0 +1,181 @@
+"""HardNegativeGenerator: hard-negative captions of one style, reproducible per seed and epoch."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from functools import lru_cache
+from pathlib import Path
+
+from . import resources
+from .candidates import build_candidates
+from .inflection import load_inflection_tables
+from .replace import candidates_key, sample_replace
+from .shuffle import sample_ngram_shuffle
+from .styles import parse_style, style_parts
+from .svlc import sample_svlc
+from .swap import sample_swap
+from .wordnet_lexicon import WordNetLexicon
+
+# A fixed number per type, so that e.g. the swap negative of a caption is the same under the
+# styles negclip and fsc-clip for the same seed and epoch.
+_TYPE_STREAM = {"swap": 1, "replace": 2, "shuffle": 3, "svlc": 4}
+
+
+@lru_cache(maxsize=None)
+def shared_spacy(name: str):
+    """One loaded spaCy pipeline per name and process, shared by every generator (read-only use)."""
+    return resources.load_spacy(name)
+
+
+@lru_cache(maxsize=None)
+def shared_wordnet() -> WordNetLexicon:
+    """One WordNet lexicon per process, so that generators share its memoised look-ups."""
+    lexicon = WordNetLexicon(resources.require_wordnet())
+    load_inflection_tables()
+    return lexicon
+
+
+def caption_seed(seed: int, epoch: int, caption: str) -> int:
+    """A 64-bit seed for one caption: independent of the batch it comes in, of the process and of
+    Python's hash randomisation."""
+    digest = hashlib.blake2b(f"{seed}\x1f{epoch}\x1f{caption}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+class HardNegativeGenerator:
+    """Generate hard-negative captions.
+
+    >>> gen = HardNegativeGenerator(style="fsc-clip", seed=0)
+    >>> gen.types
+    ('swap', 'replace', 'shuffle')
+    >>> negs = gen(["a white dog on a red sofa"], epoch=0)   # K lists of len(captions), None = nothing found
+
+    Each caption is parsed once (spaCy, batched); its candidates are cached, so later calls and
+    epochs only sample. ``cache_dir`` points to a cache written by
+    ``python -m fsc_clip_hf.negatives precompute``: captions found there are never parsed.
+    Resources are checked here (a missing one raises :class:`resources.ResourceMissingError`
+    naming the command that installs it) and loaded on first use.
+    """
+
+    def __init__(self, style: str = "fsc-clip", seed: int = 0, spacy_model: str = resources.DEFAULT_SPACY_MODEL,
+                 cache_dir: str | Path | None = None, batch_size: int = 256):
+        self.style = style
+        self.types, self.ngram_size = parse_style(style)
+        self.parts = style_parts(self.types)
+        self.seed = int(seed)
+        self.spacy_model = spacy_model
+        self.batch_size = batch_size
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        resources.require_spacy(spacy_model)
+        if "replace" in self.parts:
+            resources.require_wordnet()
+        self._memory: dict[str, dict] = {}
+        self._init_runtime()
+
+    def _init_runtime(self) -> None:
+        """State rebuilt in each process rather than pickled (DataLoader workers, datasets.map)."""
+        self._nlp = None
+        self._wordnet = None
+        self._store = None
+        self._lexicon: dict[str, tuple] = {}
+        if self.cache_dir is not None:
+            from .cache import CandidateStore
+
+            self._store = CandidateStore(self.cache_dir, required_parts=self.parts)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        for name in ("_nlp", "_wordnet", "_store", "_lexicon"):
+            state.pop(name)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._init_runtime()
+
+    def __repr__(self) -> str:
+        return (f"HardNegativeGenerator(style={self.style!r}, seed={self.seed}, types={self.types}, "
+                f"cached_captions={len(self._memory)}, cache_dir={str(self.cache_dir) if self.cache_dir else None})")
+
+    # ------------------------------------------------------------------ resources
+
+    @property
+    def nlp(self):
+        if self._nlp is None:
+            self._nlp = shared_spacy(self.spacy_model)
+        return self._nlp
+
+    @property
+    def wordnet(self) -> WordNetLexicon:
+        if self._wordnet is None:
+            self._wordnet = shared_wordnet()
+        return self._wordnet
+
+    def load_resources(self) -> "HardNegativeGenerator":
+        """Load now what is otherwise loaded on first use (spaCy, WordNet, inflection tables)."""
+        self.nlp
+        if "replace" in self.parts:
+            self.wordnet
+        return self
+
+    def replacement_candidates(self, pos: str, lemma: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """Replacement words of ``lemma`` and their cumulative weights (cache table, else WordNet)."""
+        key = candidates_key(pos, lemma)
+        entry = self._lexicon.get(key)
+        if entry is None:
+            entry = self._store.lexicon_entry(key) if self._store is not None else None
+            if entry is None:
+                entry = self.wordnet.candidates(lemma, pos)
+            self._lexicon[key] = entry
+        return entry
+
+    # ------------------------------------------------------------------ candidates
+
+    def build_candidates(self, captions: list[str]) -> list[dict]:
+        """Parse ``captions`` (batched, no cache involved) and compute their candidates."""
+        lexicon = self.wordnet if "replace" in self.parts else None
+        docs = self.nlp.pipe(captions, batch_size=self.batch_size)
+        return [build_candidates(doc, self.parts, lexicon) for doc in docs]
+
+    def candidates(self, captions: list[str]) -> list[dict]:
+        """Candidates of each caption: from memory, else from the disk cache, else parsed (and kept)."""
+        found = [self._memory.get(c) for c in captions]
+        missing = [i for i, cand in enumerate(found) if cand is None]
+        if missing and self._store is not None:
+            for i, cand in zip(missing, self._store.lookup([captions[i] for i in missing])):
+                found[i] = cand
+            missing = [i for i in missing if found[i] is None]
+        if missing:
+            # Parse each distinct caption once, even if a batch repeats it.
+            todo = list(dict.fromkeys(captions[i] for i in missing))
+            self._memory.update(zip(todo, self.build_candidates(todo)))
+            for i in missing:
+                found[i] = self._memory[captions[i]]
+        return found
+
+    # ------------------------------------------------------------------ sampling
+
+    def __call__(self, captions, epoch: int = 0) -> list[list[str | None]]:
+        """Hard negatives of ``captions``: one list per type (``self.types``), each of
+        ``len(captions)`` entries, None where that type found nothing to edit. Deterministic given
+        the seed, the epoch and the caption; a new epoch gives fresh random negatives."""
+        if isinstance(captions, str):
+            raise TypeError("pass a list of captions, not a single string")
+        captions = list(captions)
+        out = [[None] * len(captions) for _ in self.types]
+        for i, (caption, cand) in enumerate(zip(captions, self.candidates(captions))):
+            base = caption_seed(self.seed, epoch, caption) * 8
+            for k, kind in enumerate(self.types):
+                rng = random.Random(base + _TYPE_STREAM[kind])
+                out[k][i] = self._sample(kind, caption, cand, rng)
+        return out
+
+    def _sample(self, kind: str, caption: str, cand: dict, rng) -> str | None:
+        if kind == "swap":
+            return sample_swap(caption, cand["swap"], rng)
+        if kind == "replace":
+            return sample_replace(caption, cand["replace"], self.replacement_candidates, rng)
+        if kind == "shuffle":
+            return sample_ngram_shuffle(caption, cand["tokens"], self.ngram_size, rng)
+        return sample_svlc(caption, cand["tokens"], rng)

@@ -1,0 +1,69 @@
+"""SugarCrepe REPLACE-style negatives: change one scene-graph element to a WordNet alternative or
+another preposition, inflected and capitalised like the original."""
+
+from __future__ import annotations
+
+from .inflection import INFLECTED_TAGS, inflect, match_case
+from .prepositions import PREPOSITION_CUMULATIVE_WEIGHTS, PREPOSITIONS
+from .scene_graph import scene_graph
+from .wordnet_lexicon import weighted_pick
+
+PREPOSITION_POS = "p"
+_PREPOSITION_INDEX = {p: i for i, p in enumerate(PREPOSITIONS)}
+_SAMPLES_PER_ELEMENT = 2
+
+
+def candidates_key(pos: str, lemma: str) -> str:
+    """Key of a candidate list in a lexicon table ("n:dog")."""
+    return f"{pos}:{lemma}"
+
+
+def replace_candidates(doc, noun_chunks, lexicon) -> list[list]:
+    """The editable elements of a parsed caption as ``[start, end, pos, lemma, tag]``: character
+    span, WordNet pos (or "p"), lemma whose candidate list to draw from, Penn tag to inflect like.
+    Only elements that have at least one candidate are kept."""
+    plan = []
+    for element in scene_graph(doc, noun_chunks):
+        if element.pos == PREPOSITION_POS:
+            plan.append([element.start, element.end, PREPOSITION_POS, element.word.replace("_", " "), element.tag])
+            continue
+        inflected = element.tag in INFLECTED_TAGS
+        lemma = lexicon.base_form(element.word, element.pos, inflected)
+        start = element.start
+        if (lemma is None or not lexicon.candidates(lemma, element.pos)[0]) and element.root_start != start:
+            # A compound WordNet does not know ("laptop keyboard"): replace its head word alone.
+            start = element.root_start
+            lemma = lexicon.base_form(doc.text[start:element.end], element.pos, inflected)
+        if lemma is not None and lexicon.candidates(lemma, element.pos)[0]:
+            plan.append([start, element.end, element.pos, lemma, element.tag])
+    return plan
+
+
+def sample_replace(caption: str, elements: list, candidates_of, rng) -> str | None:
+    """Draw up to two candidates per element (by weight, without replacement), then return one of
+    the resulting captions at random; None when no element yields a different caption.
+
+    ``candidates_of(pos, lemma)`` gives ``(words, cumulative_weights)``.
+    """
+    options = []
+    for element in elements:
+        start, end, pos, lemma, tag = element
+        if pos == PREPOSITION_POS:
+            words, cumulative = PREPOSITIONS, PREPOSITION_CUMULATIVE_WEIGHTS
+            excluded = [_PREPOSITION_INDEX[lemma]] if lemma in _PREPOSITION_INDEX else []
+        else:
+            words, cumulative = candidates_of(pos, lemma)
+            excluded = []
+        for _ in range(_SAMPLES_PER_ELEMENT):
+            pick = weighted_pick(rng, cumulative, excluded)
+            if pick < 0:
+                break
+            options.append((element, words[pick]))
+            excluded = sorted(excluded + [pick])
+    while options:
+        (start, end, pos, _, tag), word = options.pop(rng.randrange(len(options)))
+        original = caption[start:end]
+        surface = match_case(original, word if pos == PREPOSITION_POS else inflect(word, pos, tag))
+        if surface.lower() != original.lower():
+            return caption[:start] + surface + caption[end:]
+    return None
