@@ -48,19 +48,6 @@ class LogitScaleClampCallback(TrainerCallback):
             _unwrap(model).logit_scale.clamp_(0, MAX_LOGIT_SCALE)
 
 
-class EpochCallback(TrainerCallback):
-    """Tells the streaming dataset (shuffle) and the collator (fresh negatives) which epoch begins."""
-
-    def __init__(self, dataset, collator):
-        self.dataset, self.collator = dataset, collator
-
-    def on_epoch_begin(self, args, state, control, **kwargs):
-        epoch = int(state.epoch or 0)
-        for target in (self.dataset, self.collator):
-            if hasattr(target, "set_epoch"):
-                target.set_epoch(epoch)
-
-
 def _unwrap(model):
     while hasattr(model, "module"):
         model = model.module
@@ -87,8 +74,6 @@ class FSCTrainer(Trainer):
         self._term_sums: dict[str, float] = defaultdict(float)
         self._term_count = 0
         self.add_callback(LogitScaleClampCallback())
-        if self.train_dataset is not None:
-            self.add_callback(EpochCallback(self.train_dataset, self.data_collator))
 
     def get_decay_parameter_names(self, model) -> list[str]:
         # Biases, norms, the class embedding and the logit scale (all < 2-D) take no weight decay.

@@ -69,9 +69,15 @@ class FSCTrainingArguments(TrainingArguments):
         default=None, metadata={"help": "Benchmarks evaluated at each evaluation step (e.g. 'synthetic' or 'comp')."}
     )
     eval_data_root: str | None = field(default=None, metadata={"help": "Where the benchmark data lives."})
+    # --- the synthetic demo (model_name_or_path: synthetic) ---
     demo_variants: str | None = field(
-        default=None, metadata={"help": "Demo only: comma-separated objectives to compare (clip,negclip,fsc-clip)."}
+        default=None, metadata={"help": "Comma-separated objectives to fine-tune and compare: clip,negclip,fsc-clip."}
     )
+    synthetic_num_train: int = field(default=2000, metadata={"help": "Training pairs of the synthetic world."})
+    synthetic_pretrain_steps: int = field(
+        default=300, metadata={"help": "Steps of plain CLIP training that make the synthetic 'pretrained' model."}
+    )
+    synthetic_pretrain_learning_rate: float = field(default=1e-3, metadata={"help": "Its learning rate."})
 
     # Recipe defaults that differ from TrainingArguments' own.
     weight_decay: float = 0.1

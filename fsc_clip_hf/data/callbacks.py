@@ -12,15 +12,15 @@ logger = logging.getLogger(__name__)
 
 
 class DataEpochCallback(TrainerCallback):
-    """Sets ``collator.set_epoch(e)`` before each epoch (fresh hard negatives per epoch) and logs the
+    """Sets ``dataset.set_epoch(e)`` and ``collator.set_epoch(e)`` before each epoch and logs the
     samples skipped or repaired during the epoch, per reason, on every process.
 
     Epochs are counted here rather than read from ``state.epoch``, which is a float that only
     approximates the epoch for streaming data of unknown length.
     """
 
-    def __init__(self, skip_stats: SkipStats, collator=None):
-        self.skip_stats, self.collator = skip_stats, collator
+    def __init__(self, skip_stats: SkipStats, collator=None, dataset=None):
+        self.skip_stats, self.collator, self.dataset = skip_stats, collator, dataset
         self.epoch = 0
         self._start: dict[str, int] = {}  # counts at the start of the current epoch
         self._begin: dict[str, int] = {}  # counts at the start of training
@@ -30,8 +30,10 @@ class DataEpochCallback(TrainerCallback):
         self._start = self._begin = self.skip_stats.snapshot()
 
     def on_epoch_begin(self, args, state, control, **kwargs):
-        if self.collator is not None:
-            self.collator.set_epoch(self.epoch)
+        # The stream reshuffles and the collator draws fresh negatives each epoch.
+        for target in (self.dataset, self.collator):
+            if target is not None:
+                target.set_epoch(self.epoch)
 
     def on_epoch_end(self, args, state, control, **kwargs):
         now = self.skip_stats.snapshot()
