@@ -264,8 +264,10 @@ def test_save_to_disk_folder(tmp_path):
     assert len(captions_of(data)) == 5
 
 
-def test_hub_layout_folder_streams_parquet(tmp_path):
+def test_hub_layout_folder_streams_parquet(tmp_path, monkeypatch):
     """A Hub dataset repository checked out locally: data/train-*.parquet with an Image column."""
+    # datasets pauses 5 s after each streamed pass over parquet (an Arrow shutdown workaround)
+    monkeypatch.setattr(datasets.config, "SLEEP_TIME_ON_THREADS_SHUTDOWN", 0)
     (tmp_path / "repo/data").mkdir(parents=True)
     image_text_dataset(n=8, corrupt=(0, 5)).to_parquet(str(tmp_path / "repo/data/train-00000-of-00001.parquet"))
     data = load_image_text_dataset(str(tmp_path / "repo"), image_column="img", caption_column="text")
