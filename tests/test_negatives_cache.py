@@ -38,7 +38,7 @@ def test_cache_round_trip(cache_dir, captions):
     for epoch in (0, 1):
         assert cached(captions, epoch=epoch) == fresh(captions, epoch=epoch)
     # Everything came from the cache: no parse, no WordNet look-up in this generator.
-    assert cached._nlp is None and cached._wordnet is None and not cached._memory
+    assert cached._parser is None and cached._wordnet is None and not cached._memory
     # A caption outside the cache is parsed and kept in memory.
     extra = "A boy flying a red kite on a windy hill."
     assert cached([extra]) == fresh([extra])

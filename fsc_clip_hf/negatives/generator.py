@@ -10,6 +10,7 @@ from pathlib import Path
 from . import resources
 from .candidates import build_candidates
 from .inflection import load_inflection_tables
+from .parsing import CaptionParser
 from .replace import candidates_key, sample_replace
 from .shuffle import sample_ngram_shuffle
 from .styles import parse_style, style_parts
@@ -23,9 +24,9 @@ _TYPE_STREAM = {"swap": 1, "replace": 2, "shuffle": 3, "svlc": 4}
 
 
 @lru_cache(maxsize=None)
-def shared_spacy(name: str):
+def shared_parser(name: str) -> CaptionParser:
     """One loaded spaCy pipeline per name and process, shared by every generator (read-only use)."""
-    return resources.load_spacy(name)
+    return CaptionParser(name)
 
 
 @lru_cache(maxsize=None)
@@ -75,7 +76,7 @@ class HardNegativeGenerator:
 
     def _init_runtime(self) -> None:
         """State rebuilt in each process rather than pickled (DataLoader workers, datasets.map)."""
-        self._nlp = None
+        self._parser = None
         self._wordnet = None
         self._store = None
         self._lexicon: dict[str, tuple] = {}
@@ -86,7 +87,7 @@ class HardNegativeGenerator:
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        for name in ("_nlp", "_wordnet", "_store", "_lexicon"):
+        for name in ("_parser", "_wordnet", "_store", "_lexicon"):
             state.pop(name)
         return state
 
@@ -101,10 +102,10 @@ class HardNegativeGenerator:
     # ------------------------------------------------------------------ resources
 
     @property
-    def nlp(self):
-        if self._nlp is None:
-            self._nlp = shared_spacy(self.spacy_model)
-        return self._nlp
+    def parser(self) -> CaptionParser:
+        if self._parser is None:
+            self._parser = shared_parser(self.spacy_model)
+        return self._parser
 
     @property
     def wordnet(self) -> WordNetLexicon:
@@ -114,7 +115,7 @@ class HardNegativeGenerator:
 
     def load_resources(self) -> "HardNegativeGenerator":
         """Load now what is otherwise loaded on first use (spaCy, WordNet, inflection tables)."""
-        self.nlp
+        self.parser
         if "replace" in self.parts:
             self.wordnet
         return self
@@ -135,7 +136,7 @@ class HardNegativeGenerator:
     def build_candidates(self, captions: list[str]) -> list[dict]:
         """Parse ``captions`` (batched, no cache involved) and compute their candidates."""
         lexicon = self.wordnet if "replace" in self.parts else None
-        docs = self.nlp.pipe(captions, batch_size=self.batch_size)
+        docs = self.parser.pipe(captions, batch_size=self.batch_size)
         return [build_candidates(doc, self.parts, lexicon) for doc in docs]
 
     def candidates(self, captions: list[str]) -> list[dict]:

@@ -30,6 +30,7 @@ _DETACHMENT_RULES = {
     "r": (),
 }
 _REPLACEMENT_WORD = re.compile(r"[a-z][a-z_'.-]*$")
+_NO_COUNTS: dict = {}
 _ANTONYM = b"!"
 _DERIVATION = b"+"
 
@@ -89,16 +90,17 @@ class WordNetLexicon:
         return exceptions
 
     @staticmethod
-    def _read_sense_counts(path: Path) -> dict[tuple[str, str, int], int]:
-        """(lemma, file pos, offset) -> tagged-corpus frequency, for the senses that have one."""
-        counts = {}
+    def _read_sense_counts(path: Path) -> dict[SynsetKey, dict[str, int]]:
+        """synset -> {lemma: tagged-corpus frequency} for the senses that have one (at least 1)."""
+        counts: dict[SynsetKey, dict[str, int]] = {}
         with open(path, encoding="utf-8") as handle:
             for line in handle:
                 if line.endswith(" 0\n"):  # untagged senses: most of the file, skip them early
                     continue
                 key, offset, _, count = line.split()
                 lemma, _, lex_sense = key.partition("%")
-                counts[(lemma, _SENSE_KEY_POS[lex_sense[0]], int(offset))] = int(count)
+                synset = (_SENSE_KEY_POS[lex_sense[0]], int(offset))
+                counts.setdefault(synset, {})[lemma] = max(1, int(count))
         return counts
 
     def _line(self, key: SynsetKey) -> bytes:
@@ -123,9 +125,9 @@ class WordNetLexicon:
             # Adjective words may carry a syntactic marker such as "(a)" or "(ip)": drop it.
             names = [name.decode("utf-8").split("(")[0] for name in fields[:2 * n_words:2]]
             words = tuple(name.lower() for name in names)
-            counts = self._counts
-            weighted = tuple((word, max(1, counts.get((word, pos, offset), 0)))
-                             for name, word in zip(names, words) if _REPLACEMENT_WORD.match(name))
+            counts = self._counts.get(key, _NO_COUNTS)
+            weighted = tuple((word, counts.get(word, 1)) for name, word in zip(names, words)
+                             if _REPLACEMENT_WORD.match(name))
             entry = self._word_cache[key] = (words, weighted)
         return entry
 
@@ -167,7 +169,7 @@ class WordNetLexicon:
         for sym, source, target, target_word in self._links(key)[2]:
             if sym == symbol and target[0] == target_pos and words[source - 1] == lemma:
                 word = self._words(target)[0][target_word - 1]
-                yield word, max(1, self._counts.get((word, target[0], target[1]), 0)), target
+                yield word, self._counts.get(target, _NO_COUNTS).get(word, 1), target
 
     def _cousins(self, key: SynsetKey) -> set[SynsetKey]:
         """Siblings (hyponyms of the parents) and cousins (hyponyms of the hyponyms of the

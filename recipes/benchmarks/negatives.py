@@ -1,0 +1,162 @@
+"""Hard-negative generation: throughput (cold / cached / disk cache) and coverage per type, one core.
+
+Cold is the first epoch of a fresh generator on captions it has never seen (spaCy parse, candidate
+search with empty WordNet memos, sampling); the pipeline and data files are loaded beforehand, as
+they are once per training run. Cached is a later epoch (sampling only). Disk is a fresh generator
+reading a cache written by `python -m fsc_clip_hf.negatives precompute`. Throughput is reported on
+wall-clock time and on process CPU time: the machine may be shared, and CPU time is the figure
+least affected by other processes. Targets (fsc-clip): >= 370 captions/s cold, >= 7,000 captions/s
+cached; coverage swap >= 97 %, replace >= 98 %, shuffle 100 %.
+
+    python recipes/benchmark.py negatives [--captions FILE] [--repeats 3] [--epochs 5]
+    python recipes/benchmarks/negatives.py ...   (the same, without the dispatcher)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_CAPTIONS = REPO / "tests" / "fixtures" / "coco_style_captions.txt"
+TARGET_COLD, TARGET_CACHED = 370.0, 7000.0
+TARGET_COVERAGE = {"swap": 0.97, "replace": 0.98, "shuffle": 1.0}
+# The fsc-clip mix, then each of its types on its own.
+STYLES = (("fsc-clip", "all three"), ("negclip", "swap"), ("replace", "replace"), ("ngram_shuffle_2", "shuffle"))
+
+
+def pin_to_one_core() -> str:
+    """Restrict this process (and the BLAS threads spaCy may start) to a single CPU."""
+    if not hasattr(os, "sched_setaffinity"):
+        return "not pinned (no sched_setaffinity)"
+    cpu = min(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpu})
+    return f"pinned to CPU {cpu}"
+
+
+def timed(fn):
+    """(result, wall seconds, CPU seconds) of ``fn()``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = fn()
+    return result, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def run_batches(gen, captions, epoch, batch_size):
+    out = [[] for _ in gen.types]
+    for i in range(0, len(captions), batch_size):
+        for column, part in zip(out, gen(captions[i:i + batch_size], epoch=epoch)):
+            column.extend(part)
+    return out
+
+
+def fresh_generator(style, seed=0, load=True, **kwargs):
+    """A generator with nothing memoised (new spaCy pipeline object, WordNet lexicon, inflections),
+    its resources loaded unless ``load`` is False (they then load on first use, if ever)."""
+    from fsc_clip_hf.negatives import HardNegativeGenerator, generator, inflection
+
+    generator.shared_parser.cache_clear()
+    generator.shared_wordnet.cache_clear()
+    inflection.inflect.cache_clear()
+    gen = HardNegativeGenerator(style=style, seed=seed, **kwargs)
+    return gen.load_resources() if load else gen
+
+
+def measure_style(style, captions, args):
+    """Median captions/s (wall, CPU) for: cold, cold with warm WordNet memos, cached epochs."""
+    from fsc_clip_hf.negatives import HardNegativeGenerator
+
+    n = len(captions)
+    rates = {"cold": [], "cold_warm_wordnet": [], "cached": []}
+    first_epoch = None
+    for _ in range(args.repeats):
+        gen = fresh_generator(style)
+        first_epoch, wall, cpu = timed(lambda: run_batches(gen, captions, 0, args.batch_size))
+        rates["cold"].append((n / wall, n / cpu))
+        # A new generator on the same process-wide WordNet memo: the steady state of a long first
+        # epoch, when most words of new captions have been looked up before.
+        again = HardNegativeGenerator(style=style, seed=1).load_resources()
+        _, wall, cpu = timed(lambda: run_batches(again, captions, 0, args.batch_size))
+        rates["cold_warm_wordnet"].append((n / wall, n / cpu))
+        _, wall, cpu = timed(lambda: [run_batches(gen, captions, e, args.batch_size)
+                                      for e in range(1, args.epochs + 1)])
+        rates["cached"].append((n * args.epochs / wall, n * args.epochs / cpu))
+    medians = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for k, v in rates.items()}
+    return medians, first_epoch
+
+
+def measure_disk(captions, args):
+    """Precompute a cache (one process), then read it from a fresh generator."""
+    from fsc_clip_hf.negatives.cache import precompute
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "captions.txt"
+        source.write_text("\n".join(captions) + "\n")
+        _, precompute_wall, _ = timed(lambda: precompute(source, Path(tmp) / "cache", style="fsc-clip", num_proc=1))
+        gen = fresh_generator("fsc-clip", load=False, cache_dir=Path(tmp) / "cache")
+        n = len(captions)
+        _, wall1, cpu1 = timed(lambda: run_batches(gen, captions, 1, args.batch_size))
+        _, wall2, cpu2 = timed(lambda: [run_batches(gen, captions, e, args.batch_size)
+                                        for e in range(2, args.epochs + 2)])
+        parsed = gen._parser is not None
+    return {"precompute_s": precompute_wall, "first": (n / wall1, n / cpu1),
+            "later": (n * args.epochs / wall2, n * args.epochs / cpu2), "parsed": parsed}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(prog="benchmark.py negatives", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--captions", type=Path, default=DEFAULT_CAPTIONS, help="one caption per line")
+    parser.add_argument("--repeats", type=int, default=3, help="cold runs per style (the median is shown)")
+    parser.add_argument("--epochs", type=int, default=5, help="cached epochs timed per run")
+    parser.add_argument("--batch_size", type=int, default=256, help="captions per generator call")
+    parser.add_argument("--no-pin", action="store_true", help="do not restrict the process to one CPU")
+    args = parser.parse_args(argv)
+    pinning = "not pinned (--no-pin)" if args.no_pin else pin_to_one_core()
+
+    from fsc_clip_hf.negatives import HardNegativeGenerator
+
+    captions = [c for c in args.captions.read_text().splitlines() if c.strip()]
+    _, load_wall, _ = timed(lambda: fresh_generator("fsc-clip"))
+    load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"hard negatives: {len(captions)} captions from {args.captions.name}, {pinning}, "
+          f"batches of {args.batch_size}, load average {load1:.2f} on {os.cpu_count()} CPUs")
+    print(f"loading spaCy + WordNet + inflection tables: {load_wall:.1f}s (once per process, not timed below)")
+    print()
+    print(f"{'style':<16} {'types':<10} {'cold wall/cpu':>17} {'cold, warm WN':>17} {'cached wall/cpu':>19}   captions/s")
+    results = {}
+    coverage = {}
+    for style, label in STYLES:
+        medians, first_epoch = measure_style(style, captions, args)
+        results[style] = medians
+        cold, warm, cached = medians["cold"], medians["cold_warm_wordnet"], medians["cached"]
+        print(f"{style:<16} {label:<10} {cold[0]:>8.0f} /{cold[1]:>7.0f} {warm[0]:>8.0f} /{warm[1]:>7.0f} "
+              f"{cached[0]:>9.0f} /{cached[1]:>8.0f}")
+        if style == "fsc-clip":
+            types = HardNegativeGenerator(style=style).types
+            coverage = {t: sum(x is not None for x in column) / len(captions) for t, column in zip(types, first_epoch)}
+    disk = measure_disk(captions, args)
+    print(f"{'fsc-clip (disk)':<16} {'all three':<10} precompute {disk['precompute_s']:.1f}s; "
+          f"first pass {disk['first'][0]:.0f} / {disk['first'][1]:.0f}, later {disk['later'][0]:.0f} / "
+          f"{disk['later'][1]:.0f} (wall / cpu); spaCy loaded: {disk['parsed']}")
+    print()
+    print("coverage (share of captions with a negative, epoch 0): " +
+          ", ".join(f"{t} {100 * c:.1f} % (target {100 * TARGET_COVERAGE[t]:.0f} %)" for t, c in coverage.items()))
+    cold_cpu, cached_cpu = results["fsc-clip"]["cold"][1], results["fsc-clip"]["cached"][1]
+    checks = {
+        f"cold >= {TARGET_COLD:.0f}/s (cpu)": cold_cpu >= TARGET_COLD,
+        f"cached >= {TARGET_CACHED:.0f}/s (cpu)": cached_cpu >= TARGET_CACHED,
+        **{f"coverage {t}": c >= TARGET_COVERAGE[t] for t, c in coverage.items()},
+    }
+    print("targets: " + ", ".join(f"{name} {'PASS' if ok else 'FAIL'}" for name, ok in checks.items()))
+    return {"throughput": results, "disk": disk, "coverage": coverage, "checks": checks}
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.path.insert(0, str(REPO))
+    main()
