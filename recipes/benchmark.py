@@ -9,7 +9,8 @@ import pkgutil
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The parts import from this folder, and from the checkout's package when it is not installed.
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
 import benchmarks  # noqa: E402
 
 PARTS = sorted(module.name for module in pkgutil.iter_modules(benchmarks.__path__))
