@@ -102,7 +102,8 @@ def run_demo(args: FSCTrainingArguments) -> dict:
     checkpoints = {"pretrained": pretrained}
     for variant in variants:
         name = variant or args.loss_name
-        run = _variant_args(args, output_dir=os.path.join(args.output_dir, name), **VARIANTS.get(variant, {}))
+        run = _variant_args(args, output_dir=os.path.join(args.output_dir, name), **VARIANTS.get(variant, {}),
+                            eval_data_root=args.eval_data_root or os.path.join(world_dir, "eval"))
         trainer = run_training(run, model_path=pretrained, train_data=_shards(world_dir),
                                processor_path=_processor(world_dir))
         checkpoints[name] = save_final(trainer) or final_dir(run)

@@ -9,6 +9,7 @@ import os
 from transformers import CLIPProcessor
 
 from .data import DataEpochCallback, FSCCollator, load_image_text_dataset
+from .evaluation.benchmarks import check_benchmarks
 from .lora import apply_lora
 from .modeling import FSCCLIPModel
 from .trainer import FSCTrainer, latest_complete_checkpoint
@@ -57,6 +58,8 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
     logger.info("model %s, processor %s, data %s, objective %s, negatives %s", model_path, processor_path,
                 train_data, args.loss_config(), args.add_random_text_hard_negatives)
 
+    if args.eval_benchmarks:
+        check_benchmarks(args.eval_benchmarks)  # fail now, not at the first evaluation
     processor = CLIPProcessor.from_pretrained(processor_path)
     model = FSCCLIPModel.from_pretrained(model_path)
     if args.use_lora:

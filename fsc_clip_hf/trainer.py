@@ -11,6 +11,7 @@ from collections import defaultdict
 import torch
 from torch.utils.data import DataLoader
 from transformers import Trainer, TrainerCallback
+from transformers.trainer_utils import IntervalStrategy
 
 from .losses import FSCLoss
 from .training_args import FSCTrainingArguments
@@ -65,8 +66,13 @@ class FSCTrainer(Trainer):
 
     args: FSCTrainingArguments
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, model=None, args: FSCTrainingArguments | None = None, **kwargs):
+        strategy = args.eval_strategy
+        if args.eval_benchmarks and kwargs.get("eval_dataset") is None:
+            # The benchmarks take the place of an eval dataset, which the Trainer would ask for.
+            args.eval_strategy = IntervalStrategy.NO
+        super().__init__(model=model, args=args, **kwargs)
+        args.eval_strategy = strategy
         self.fsc_loss = FSCLoss(self.args.loss_config())
         # The objective is a mean over the micro-batch: the Trainer must divide it by the
         # accumulation steps itself (it skips that for models that take loss kwargs).
@@ -109,6 +115,22 @@ class FSCTrainer(Trainer):
                 handle.write(f"{self.state.global_step}\n")
                 handle.flush()
                 os.fsync(handle.fileno())
+
+    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
+        """With `eval_benchmarks`, evaluate the model being trained on them and log the scores;
+        the Trainer calls this at each evaluation step of `eval_strategy`."""
+        if not self.args.eval_benchmarks:
+            return super().evaluate(eval_dataset, ignore_keys, metric_key_prefix)
+        from .evaluation.benchmarks import run_benchmarks
+
+        model = _unwrap(self.accelerator.unwrap_model(self.model))
+        was_training = model.training
+        scores = run_benchmarks(model, self.processing_class, self.args.eval_benchmarks, self.args.eval_data_root)
+        model.train(was_training)
+        metrics = {f"{metric_key_prefix}_{name}": value for name, value in scores.items()}
+        self.log(metrics)
+        self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
+        return metrics
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         inputs = dict(inputs)

@@ -66,6 +66,20 @@ def test_every_term_and_the_logit_scale_are_logged_and_the_result_is_plain_clip(
     assert (Path(folder) / "README.md").exists() and (Path(folder) / "processor_config.json").exists()
 
 
+def test_eval_benchmarks_are_evaluated_and_logged_during_training(world, tmp_path):
+    eval_dir = str(Path(world["shards"]).parent / "eval")
+    trainer = train(world, tmp_path, "--max_steps", "2", "--eval_strategy", "steps", "--eval_steps", "1",
+                    "--eval_benchmarks", "synthetic", "--eval_data_root", eval_dir)
+    evaluations = [entry for entry in trainer.state.log_history if "eval_synthetic/comp" in entry]
+    assert [entry["step"] for entry in evaluations] == [1, 2]
+    assert all(0 <= entry["eval_synthetic/zs"] <= 100 for entry in evaluations)
+
+
+def test_unknown_eval_benchmark_fails_before_training(world, tmp_path):
+    with pytest.raises(ValueError, match="eval_benchmarks.*sugarcrepe"):
+        train(world, tmp_path, "--max_steps", "1", "--eval_benchmarks", "synthetic,sugarcrepe")
+
+
 def test_weight_decay_skips_biases_norms_embeddings_and_the_logit_scale(world, tmp_path):
     trainer = FSCTrainer(model=FSCCLIPModel.from_pretrained(world["model"]),
                          args=parse_args(options(world, tmp_path, "--max_steps", "1")))
