@@ -9,7 +9,9 @@ import os
 from transformers import CLIPProcessor
 
 from .data import DataEpochCallback, FSCCollator, load_image_text_dataset
+from .data.sources import HUB_WEBDATASETS
 from .evaluation.benchmarks import check_benchmarks
+from .hub import release_from_trainer
 from .lora import apply_lora
 from .modeling import FSCCLIPModel
 from .trainer import FSCTrainer, latest_complete_checkpoint
@@ -21,7 +23,7 @@ logger = logging.getLogger(__name__)
 def build_negative_generator(args: FSCTrainingArguments):
     if not args.add_random_text_hard_negatives:
         return None
-    from .negatives import HardNegativeGenerator
+    from .negatives import HardNegativeGenerator  # spaCy is slow to import: only when negatives are used
 
     return HardNegativeGenerator(
         style=args.add_random_text_hard_negatives,
@@ -121,9 +123,6 @@ def save_final(trainer: FSCTrainer, results: dict | None = None, result_files=()
     """Write `output_dir/final` (plain CLIP weights with adapters merged, processor, model card, results,
     LoRA adapter in `adapter/`) and push it when `push_to_hub` is set. The same folder is what goes to
     the Hub: checkpoints and `training_args.bin` stay out of it."""
-    from .data.sources import HUB_WEBDATASETS
-    from .hub import release_from_trainer
-
     args = trainer.args
     recipe = {key: getattr(args, key) for key in RECIPE_KEYS}
     hub_dataset = HUB_WEBDATASETS.get(args.train_data)

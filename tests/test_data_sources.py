@@ -316,8 +316,9 @@ def test_shared_skip_stats(tmp_path):
 
 
 def test_accelerate_prepare_splits_an_unsplit_stream(tmp_path):
-    """Under the HF Trainer, accelerate shards the dataset itself (dispatch_batches=False): leave
-    num_processes=1 here, or each process would get 1/world of its 1/world."""
+    """accelerate, when it prepares a loader (dispatch_batches=False), shards an unsplit stream by
+    itself; a stream already split by node would be split twice. FSCTrainer therefore builds its own
+    loader over the split stream (tests/test_trainer.py checks the two-process step)."""
     from accelerate.data_loader import prepare_data_loader
 
     data = load_image_text_dataset(table_of(tmp_path, 40), seed=0, shuffle_buffer=8)
