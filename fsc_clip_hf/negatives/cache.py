@@ -123,7 +123,8 @@ def _candidate_rows(batch, style: str, spacy_model: str) -> dict:
     built = gen.build_candidates(captions)
     entries = []
     for candidates in built:
-        for _, _, pos, lemma, _ in candidates.get("replace", ()):
+        replace = candidates.get("replace", [])
+        for pos, lemma in zip(replace[2::5], replace[3::5]):
             key = f"{pos}:{lemma}"
             if pos != "p" and key not in sent:
                 sent.add(key)
