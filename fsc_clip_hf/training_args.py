@@ -1,0 +1,90 @@
+"""`FSCTrainingArguments`: `TrainingArguments` plus the model, data, negative and loss options.
+
+Option names follow the published recipes (the authors' open_clip fork), so a recipe reads the same
+here: `loss_name`, `neg_loss_weight`, `add_random_text_hard_negatives`, ...
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from transformers import TrainingArguments
+
+from .losses import FSCLossConfig
+
+
+@dataclass
+class FSCTrainingArguments(TrainingArguments):
+    # --- model ---
+    model_name_or_path: str = field(
+        default="openai/clip-vit-base-patch32",
+        metadata={"help": "Hub id or local folder of a CLIP checkpoint; 'synthetic' pretrains a tiny CLIP first."},
+    )
+    processor_name_or_path: str | None = field(
+        default=None, metadata={"help": "CLIPProcessor to use; defaults to model_name_or_path."}
+    )
+    use_lora: bool = field(default=False, metadata={"help": "Train LoRA adapters instead of all weights."})
+    lora_r: int = field(default=4, metadata={"help": "LoRA rank."})
+    lora_alpha: float = field(default=1.0, metadata={"help": "LoRA alpha (scaling alpha / r)."})
+    lora_dropout: float = field(default=0.0, metadata={"help": "LoRA dropout."})
+
+    # --- data ---
+    train_data: str = field(
+        default="synthetic",
+        metadata={"help": "train_neg_clip | laioncoco_100k | cc3m_100k | synthetic | a path, shard pattern or Hub id."},
+    )
+    train_data_root: str | None = field(default=None, metadata={"help": "Data root of the named sources."})
+    caption_key: str | None = field(default=None, metadata={"help": "WebDataset caption field (e.g. coca_captions)."})
+    image_column: str | None = field(default=None, metadata={"help": "Image column of a table / dataset."})
+    caption_column: str | None = field(default=None, metadata={"help": "Caption column of a table / dataset."})
+    shuffle_buffer: int = field(default=1000, metadata={"help": "Streaming shuffle buffer (0 = no shuffle)."})
+    use_dataset_negatives: bool = field(
+        default=False, metadata={"help": "Add the source's precomputed negatives (NegCLIP TSV) as one more type."}
+    )
+
+    # --- hard negatives ---
+    add_random_text_hard_negatives: str | None = field(
+        default=None,
+        metadata={"help": "Negative style: negclip | replace | ngram_shuffle_N | svlc | fsc-clip (None = no negatives)."},
+    )
+    negatives_cache_dir: str | None = field(
+        default=None, metadata={"help": "Candidate cache written by `python -m fsc_clip_hf.negatives precompute`."}
+    )
+    spacy_model: str = field(default="en_core_web_sm", metadata={"help": "spaCy English pipeline for the negatives."})
+
+    # --- objective (see FSCLossConfig) ---
+    loss_name: str = field(default="fsc-clip", metadata={"help": "clip | fsc-clip."})
+    neg_loss_name: str = field(default="focal_loss", metadata={"help": "cross_entropy | focal_loss."})
+    focal_gamma: float = field(default=2.0, metadata={"help": "Focal loss gamma."})
+    neg_label_smoothing: float | None = field(default=0.02, metadata={"help": "Negative-aware label smoothing."})
+    apply_global_neg_loss: bool = field(default=True, metadata={"help": "Global hard-negative term."})
+    neg_loss_weight: float = field(default=0.5, metadata={"help": "Weight of the global HN term."})
+    apply_local_neg_loss: bool = field(default=True, metadata={"help": "Local (token-level) hard-negative term."})
+    local_neg_weight: float = field(default=0.2, metadata={"help": "Weight of the local HN term."})
+    sim_normalizer: str = field(default="minmax", metadata={"help": "minmax | softmax."})
+    sim_sparsify: bool = field(default=False, metadata={"help": "Zero patch weights below 1/P (minmax only)."})
+
+    # --- evaluation and release ---
+    eval_benchmarks: str | None = field(
+        default=None, metadata={"help": "Benchmarks evaluated at each evaluation step (e.g. 'synthetic' or 'comp')."}
+    )
+    eval_data_root: str | None = field(default=None, metadata={"help": "Where the benchmark data lives."})
+    # --- the synthetic demo (model_name_or_path: synthetic) ---
+    demo_variants: str | None = field(
+        default=None, metadata={"help": "Comma-separated objectives to fine-tune and compare: clip,negclip,fsc-clip."}
+    )
+    synthetic_num_train: int = field(default=2000, metadata={"help": "Training pairs of the synthetic world."})
+    synthetic_pretrain_steps: int = field(
+        default=300, metadata={"help": "Steps of plain CLIP training that make the synthetic 'pretrained' model."}
+    )
+    synthetic_pretrain_learning_rate: float = field(default=1e-3, metadata={"help": "Its learning rate."})
+
+    # Recipe defaults that differ from TrainingArguments' own.
+    weight_decay: float = 0.1
+    lr_scheduler_type: str = "cosine"
+    warmup_steps: float = 50
+    remove_unused_columns: bool = False
+    hub_strategy: str = "end"
+
+    def loss_config(self) -> FSCLossConfig:
+        return FSCLossConfig(**{f.name: getattr(self, f.name) for f in fields(FSCLossConfig)})

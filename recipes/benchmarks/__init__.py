@@ -1,0 +1,1 @@
+"""Benchmark parts of `recipes/benchmark.py`, one module each."""

@@ -1,0 +1,102 @@
+"""Safe decoding of images and captions: every failure is a typed reason, odd modes become RGB."""
+
+import numpy as np
+import pytest
+from data_fixtures import image_bytes, png_declaring, truncated_jpeg
+from PIL import Image
+
+from fsc_clip_hf.data.captions import clean_caption
+from fsc_clip_hf.data.images import decode_image
+from fsc_clip_hf.data.skips import BadSample, SkipStats, difference, format_counts
+
+
+@pytest.mark.parametrize("mode,fmt", [("L", "PNG"), ("LA", "PNG"), ("RGBA", "PNG"), ("P", "PNG"), ("1", "PNG"),
+                                      ("CMYK", "JPEG"), ("I;16", "PNG"), ("L", "JPEG")])
+def test_odd_modes_become_rgb(mode, fmt):
+    image, converted = decode_image(image_bytes(mode, fmt=fmt))
+    assert image.mode == "RGB" and image.size == (24, 20)
+    assert converted
+
+
+def test_sixteen_bit_is_rescaled_not_clipped():
+    image, _ = decode_image(image_bytes("I;16"))
+    values = np.unique(np.asarray(image)[..., 0])
+    assert values.max() > 200 and len(values) > 50  # convert("L") would give a single white value
+
+
+def test_transparency_composited_on_white():
+    rgba = Image.new("RGBA", (16, 16), (255, 0, 0, 0))
+    image, converted = decode_image(rgba)
+    assert converted and image.getpixel((0, 0)) == (255, 255, 255)
+
+
+def test_rgb_sources_bytes_path_and_dict(tmp_path):
+    data = image_bytes(fmt="JPEG")
+    path = tmp_path / "a.jpg"
+    path.write_bytes(data)
+    for source in (data, str(path), {"bytes": data, "path": None}, {"bytes": None, "path": str(path)}):
+        image, converted = decode_image(source)
+        assert image.mode == "RGB" and not converted
+
+
+@pytest.mark.parametrize("source,reason", [
+    (b"not an image at all", "undecodable_image"),
+    (truncated_jpeg(), "truncated_image"),
+    (image_bytes(size=(200, 150))[:-400], "truncated_image"),  # a PNG cut in its pixel data
+    (b"", "missing_image"),
+    (None, "missing_image"),
+    ({"bytes": None, "path": None}, "missing_image"),
+    ("/nonexistent/x.jpg", "missing_file"),
+    (image_bytes(size=(4, 40)), "image_too_small"),
+    (png_declaring(7000, 7000), "decompression_bomb"),  # 49 MP: above our 40 MP cap
+    (png_declaring(100_000, 100_000), "decompression_bomb"),  # PIL's own bomb error, mapped
+])
+def test_failures_have_typed_reasons(source, reason):
+    with pytest.raises(BadSample) as caught:
+        decode_image(source)
+    assert caught.value.reason == reason
+
+
+def test_draft_decodes_big_jpeg_smaller():
+    data = image_bytes(size=(400, 300), fmt="JPEG")
+    full, _ = decode_image(data)
+    small, _ = decode_image(data, draft_size=100)
+    assert full.size == (400, 300) and small.size[1] >= 100 and small.size[0] < 400
+
+
+@pytest.mark.parametrize("value,expected,repair", [
+    ("  a  red\n circle ", "a red circle", None),
+    ("cafÃ© au lait", "café au lait", "caption_repaired"),
+    ("Ångström units", "Ångström units", None),
+    (b"caf\xe9", "café", "caption_recoded"),
+    ("a\x07b\u200bc", "a bc", "caption_repaired"),
+    ("x\ufffdy", "x y", "caption_repaired"),
+    (1984, "1984", None),
+])
+def test_captions_cleaned(value, expected, repair):
+    assert clean_caption(value) == (expected, repair)
+
+
+@pytest.mark.parametrize("value,reason", [
+    (None, "missing_caption"), (float("nan"), "missing_caption"), ([], "missing_caption"),
+    ("", "empty_caption"), ("  \t\n", "empty_caption"), (b"\x81\x8d", "undecodable_caption"),
+])
+def test_bad_captions(value, reason):
+    with pytest.raises(BadSample) as caught:
+        clean_caption(value)
+    assert caught.value.reason == reason
+
+
+def test_skip_stats_counts_and_summary():
+    stats = SkipStats()
+    before = stats.snapshot()
+    stats.seen(10)
+    stats.count("truncated_image", n=2)
+    stats.count("image_mode_converted")
+    counts = difference(stats.snapshot(), before)
+    assert counts["seen"] == 10 and counts["truncated_image"] == 2
+    line = format_counts(counts)
+    assert "10 samples seen" in line and "skipped 2 (20.00%) [truncated_image=2]" in line
+    assert "repaired 1 (10.00%) [image_mode_converted=1]" in line
+    with pytest.raises(ValueError):
+        BadSample("no_such_reason")

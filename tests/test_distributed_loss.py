@@ -1,0 +1,91 @@
+"""Two CPU processes (gloo, DDP) with batch B each must train like one process with batch 2B."""
+
+import os
+import time
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from conftest import random_text
+from torch.nn.parallel import DistributedDataParallel
+
+from fsc_clip_hf.losses import FSCLossConfig, FSCLoss
+from fsc_clip_hf.modeling import FSCCLIPModel, tiny_clip_config
+
+CONFIGS = {
+    "fsc-clip": FSCLossConfig(),
+    "negclip": FSCLossConfig(loss_name="clip"),
+}
+
+
+def make_batch(batch=6, types=3):
+    config = tiny_clip_config()
+    g = torch.Generator().manual_seed(0)
+    ids, mask = random_text((batch,), 9, config, g)
+    neg_ids, neg_attention = random_text((types, batch), 9, config, g)
+    neg_mask = torch.rand(types, batch, generator=g) > 0.3
+    return dict(
+        pixel_values=torch.randn(batch, 3, 32, 32, generator=g),
+        input_ids=ids,
+        attention_mask=mask,
+        neg_input_ids=neg_ids,
+        neg_attention_mask=neg_attention,
+    ), neg_mask
+
+
+def loss_and_grads(model, loss_fn, batch, neg_mask):
+    output = model(**batch, return_dense=loss_fn.config.needs_dense_features)
+    terms = loss_fn(output, neg_mask)
+    terms["loss"].backward()
+    module = model.module if isinstance(model, DistributedDataParallel) else model
+    grads = {name: p.grad.clone() for name, p in module.named_parameters() if p.grad is not None}
+    return {k: v.detach() for k, v in terms.items()}, grads
+
+
+def _worker(rank, world, init_file, config_name, result_file):
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    torch.manual_seed(0)
+    model = DistributedDataParallel(FSCCLIPModel(tiny_clip_config()))
+    batch, neg_mask = make_batch()
+    shard = slice(rank * 3, rank * 3 + 3)
+    local = {k: (v[:, shard] if k.startswith("neg_") else v[shard]) for k, v in batch.items()}
+    terms, grads = loss_and_grads(model, FSCLoss(CONFIGS[config_name]), local, neg_mask[:, shard])
+    # Per-process losses are shares of the global batch: their mean is the global loss.
+    for value in terms.values():
+        dist.all_reduce(value)
+        value /= world
+    if rank == 0:
+        torch.save({"terms": terms, "grads": grads}, result_file)
+    dist.destroy_process_group()
+
+
+def run_processes(fn, args, nprocs, timeout=120):
+    """mp.spawn with a deadline: a collective that never completes fails the test instead of hanging."""
+    context = mp.start_processes(fn, args=args, nprocs=nprocs, join=False, start_method="spawn")
+    deadline = time.monotonic() + timeout
+    while not context.join(timeout=max(deadline - time.monotonic(), 0)):
+        if time.monotonic() >= deadline:
+            for process in context.processes:
+                process.kill()
+            pytest.fail(f"worker processes did not finish within {timeout}s")
+
+
+@pytest.mark.parametrize("config_name", sorted(CONFIGS))
+def test_two_processes_match_one_process_with_the_whole_batch(tmp_path, config_name):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    result_file = tmp_path / "rank0.pt"
+    run_processes(_worker, (2, str(tmp_path / "init"), config_name, str(result_file)), nprocs=2)
+    distributed = torch.load(result_file)
+
+    torch.manual_seed(0)
+    model = FSCCLIPModel(tiny_clip_config())
+    batch, neg_mask = make_batch()
+    terms, grads = loss_and_grads(model, FSCLoss(CONFIGS[config_name]), batch, neg_mask)
+
+    assert set(terms) == set(distributed["terms"])
+    for name, value in terms.items():
+        torch.testing.assert_close(distributed["terms"][name], value, atol=1e-6, rtol=1e-5, msg=name)
+    assert set(grads) == set(distributed["grads"])
+    for name, grad in grads.items():
+        torch.testing.assert_close(distributed["grads"][name], grad, atol=1e-6, rtol=1e-4, msg=name)

@@ -1,0 +1,74 @@
+"""Every published recipe parses and carries the published hyperparameters (spec: recipes.md)."""
+
+import pytest
+
+from fsc_clip_hf.configs import RECIPES_DIR, load_recipe, parse_args
+
+# name: (pretrained, train_data, batch per GPU, GPUs, neg_loss_weight, local_neg_weight)
+PUBLISHED = {
+    "coco_b32": ("openai/clip-vit-base-patch32", "train_neg_clip", 256, 1, 0.5, 0.2),
+    "cc3m_b32": ("openai/clip-vit-base-patch32", "cc3m_100k", 256, 1, 1.0, 0.2),
+    "laioncoco_b32": ("openai/clip-vit-base-patch32", "laioncoco_100k", 256, 1, 0.5, 0.2),
+    "laioncoco_b16": ("openai/clip-vit-base-patch16", "laioncoco_100k", 128, 1, 0.5, 0.5),
+    "laioncoco_l14": ("openai/clip-vit-large-patch14", "laioncoco_100k", 64, 4, 0.5, 0.5),
+    "dcxl_laioncoco_b32": ("laion/CLIP-ViT-B-32-DataComp.XL-s13B-b90K", "laioncoco_100k", 256, 1, 0.5, 0.2),
+}
+BASELINE_DATA = {"coco": "train_neg_clip", "cc3m": "cc3m_100k", "laioncoco": "laioncoco_100k"}
+
+
+def _parse(name, *overrides):
+    # The recipes ask for bf16 on GPUs; this machine checks them on its CPU.
+    return parse_args(["--config", f"{name}.yaml", "--output_dir", "unused", "--use_cpu", "true", *overrides])
+
+
+def test_there_is_one_recipe_per_published_run():
+    expected = {f"{n}{s}" for n in PUBLISHED for s in ("", "_lora")}
+    expected |= {f"{b}_{d}_b32" for b in ("clip", "negclip") for d in BASELINE_DATA}
+    assert expected <= {p.stem for p in RECIPES_DIR.glob("*.yaml")}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+@pytest.mark.parametrize("lora", [False, True])
+def test_fsc_recipes_match_the_published_table(name, lora):
+    pretrained, data, batch, gpus, neg_w, local_w = PUBLISHED[name]
+    args = _parse(name + ("_lora" if lora else ""))
+    assert args.model_name_or_path == pretrained and args.train_data == data
+    assert args.per_device_train_batch_size == batch
+    assert (args.neg_loss_weight, args.local_neg_weight) == (neg_w, local_w)
+    assert args.learning_rate == (5e-5 if lora else 5e-6)
+    assert args.use_lora is lora and (not lora or (args.lora_r, args.lora_alpha) == (4, 1.0))
+    assert args.num_train_epochs == 5 and args.weight_decay == 0.1 and args.warmup_steps == 50
+    assert args.lr_scheduler_type == "cosine" and args.bf16
+    assert args.add_random_text_hard_negatives == "fsc-clip"
+    loss = args.loss_config()
+    assert (loss.loss_name, loss.neg_loss_name, loss.focal_gamma, loss.neg_label_smoothing) == (
+        "fsc-clip", "focal_loss", 2.0, 0.02)
+    assert loss.apply_global_neg_loss and loss.apply_local_neg_loss and loss.sim_normalizer == "minmax"
+    if data != "train_neg_clip":
+        # 100K pairs, 5 epochs at the global batch (ViT-L-14: 4 GPUs x 64).
+        assert args.max_steps == -(-100_000 // (batch * gpus)) * 5
+    if name == "cc3m_b32":
+        assert args.caption_key == "coca_captions"
+
+
+@pytest.mark.parametrize("data", sorted(BASELINE_DATA))
+def test_baselines(data):
+    clip, negclip = _parse(f"clip_{data}_b32"), _parse(f"negclip_{data}_b32")
+    for args in (clip, negclip):
+        assert args.loss_name == "clip" and args.learning_rate == 5e-6 and args.per_device_train_batch_size == 256
+        assert args.train_data == BASELINE_DATA[data] and args.model_name_or_path == "openai/clip-vit-base-patch32"
+    assert clip.add_random_text_hard_negatives is None and negclip.add_random_text_hard_negatives == "negclip"
+
+
+def test_command_line_overrides_the_recipe():
+    args = _parse("laioncoco_b32", "--learning_rate", "1e-5", "--neg_loss_weight", "2")
+    assert args.learning_rate == 1e-5 and args.neg_loss_weight == 2.0 and args.local_neg_weight == 0.2
+
+
+def test_unknown_recipe_option_names_file_and_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("learning_rate: 1e-5\nneg_los_weight: 0.5\n")
+    with pytest.raises(ValueError, match=r"bad\.yaml.*neg_los_weight"):
+        load_recipe(str(bad))
+    with pytest.raises(FileNotFoundError, match="known recipes"):
+        load_recipe("no_such_recipe.yaml")

@@ -1,0 +1,174 @@
+"""FSCTrainer end to end on a tiny synthetic world: terms logged, LoRA, resume, two-process equivalence."""
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import CLIPModel, CLIPProcessor, TrainerCallback
+
+from fsc_clip_hf import pipeline
+from fsc_clip_hf.configs import parse_args
+from fsc_clip_hf.data import FSCCollator, load_image_text_dataset
+from fsc_clip_hf.data.synthetic import load_synthetic_world, write_synthetic_world
+from fsc_clip_hf.modeling import FSCCLIPModel, tiny_clip_config
+from fsc_clip_hf.pipeline import final_dir, run_training, save_final
+from fsc_clip_hf.trainer import COMPLETE_MARKER, MAX_LOGIT_SCALE, FSCTrainer
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("world")
+    write_synthetic_world(str(root / "world"), seed=0, num_train=32, num_test=8, image_size=32, shard_size=250)
+    meta = load_synthetic_world(str(root / "world"))
+    config = tiny_clip_config(vocab_size=meta.vocab_size, image_size=32, eos_token_id=meta.eos_token_id,
+                              bos_token_id=meta.bos_token_id, pad_token_id=meta.pad_token_id)
+    torch.manual_seed(0)
+    FSCCLIPModel(config).save_pretrained(root / "model")
+    return dict(shards=str(root / "world" / "train-shards"), processor=str(root / "world" / "processor"),
+                model=str(root / "model"))
+
+
+def options(world, output_dir, *extra):
+    return [
+        "--model_name_or_path", world["model"], "--processor_name_or_path", world["processor"],
+        "--train_data", world["shards"], "--output_dir", str(output_dir), "--use_cpu", "true",
+        "--per_device_train_batch_size", "8", "--learning_rate", "1e-3", "--warmup_steps", "0",
+        "--report_to", "none", "--save_strategy", "no", "--logging_steps", "1", "--shuffle_buffer", "16",
+        "--dataloader_num_workers", "0", "--add_random_text_hard_negatives", "negclip", *extra,
+    ]
+
+
+def train(world, output_dir, *extra):
+    return run_training(parse_args(options(world, output_dir, *extra)))
+
+
+def test_every_term_and_the_logit_scale_are_logged_and_the_result_is_plain_clip(world, tmp_path):
+    trainer = train(world, tmp_path, "--max_steps", "2")
+    logged = [entry for entry in trainer.state.log_history if "loss" in entry]
+    assert len(logged) == 2
+    for entry in logged:
+        assert {"contrastive_loss", "global_hn_loss", "local_hn_loss", "logit_scale"} <= set(entry)
+        parts = entry["contrastive_loss"] + entry["global_hn_loss"] + entry["local_hn_loss"]
+        assert parts == pytest.approx(entry["loss"], rel=1e-3)
+    folder = save_final(trainer)
+    model = CLIPModel.from_pretrained(folder)
+    assert model.config.architectures == ["CLIPModel"]
+    trained = trainer.model.state_dict()
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, trained[name]), name
+    assert (Path(folder) / "README.md").exists() and (Path(folder) / "processor_config.json").exists()
+
+
+def test_weight_decay_skips_biases_norms_embeddings_and_the_logit_scale(world, tmp_path):
+    trainer = FSCTrainer(model=FSCCLIPModel.from_pretrained(world["model"]),
+                         args=parse_args(options(world, tmp_path, "--max_steps", "1")))
+    decayed = set(trainer.get_decay_parameter_names(trainer.model))
+    assert "logit_scale" not in decayed and "vision_model.embeddings.class_embedding" not in decayed
+    assert not any(name.endswith(".bias") or "layer_norm" in name or "layrnorm" in name for name in decayed)
+    assert "text_model.encoder.layers.0.self_attn.q_proj.weight" in decayed
+
+
+def test_logit_scale_is_clamped_at_ln_100(world, tmp_path):
+    class PushScale(TrainerCallback):
+        def on_step_begin(self, args, state, control, model=None, **kwargs):
+            with torch.no_grad():
+                model.logit_scale.fill_(10.0)
+
+    args = parse_args(options(world, tmp_path, "--max_steps", "1", "--loss_name", "clip"))
+    model = FSCCLIPModel.from_pretrained(world["model"])
+    data = load_image_text_dataset(world["shards"], shuffle_buffer=0)
+    trainer = FSCTrainer(model=model, args=args, train_dataset=data.dataset,
+                         data_collator=FSCCollator(CLIPProcessor.from_pretrained(world["processor"])),
+                         callbacks=[PushScale()])
+    trainer.train()
+    assert model.logit_scale.item() == pytest.approx(MAX_LOGIT_SCALE)
+
+
+def test_lora_trains_adapters_only_and_saves_merged_weights_and_the_adapter(world, tmp_path):
+    trainer = train(world, tmp_path, "--max_steps", "2", "--use_lora", "true", "--learning_rate", "1e-2")
+    trainable = {n for n, p in trainer.model.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in n for n in trainable)
+    assert any("patch_embedding" in n for n in trainable) and any("fc1" in n for n in trainable)
+    folder = Path(save_final(trainer))
+    assert (folder / "adapter" / "adapter_config.json").exists()
+    merged = CLIPModel.from_pretrained(folder).state_dict()
+    base = CLIPModel.from_pretrained(world["model"]).state_dict()
+    changed = [n for n in base if not torch.equal(base[n], merged[n])]
+    assert "text_model.encoder.layers.0.self_attn.q_proj.weight" in changed
+    assert "logit_scale" not in changed and "text_model.embeddings.token_embedding.weight" not in changed
+
+
+class StopAt(TrainerCallback):
+    """Kills the run (an exception out of the loop) once `step` optimiser steps are done."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            raise KeyboardInterrupt
+
+
+def test_a_killed_run_resumes_to_the_same_weights(world, tmp_path):
+    common = ("--max_steps", "6", "--save_strategy", "steps", "--save_steps", "2", "--seed", "3")
+    straight = train(world, tmp_path / "straight", *common)
+    expected = {k: v.clone() for k, v in straight.model.state_dict().items()}
+
+    args = parse_args(options(world, tmp_path / "killed", *common))
+    original = pipeline.FSCTrainer
+
+    class KilledTrainer(original):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            self.add_callback(StopAt(5))
+
+    pipeline.FSCTrainer = KilledTrainer
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_training(args)
+    finally:
+        pipeline.FSCTrainer = original
+    # A save cut short leaves a folder without the marker: resuming must pass over it.
+    partial = tmp_path / "killed" / "checkpoint-5"
+    partial.mkdir()
+    (partial / "model.safetensors").write_bytes(b"truncated")
+    assert (tmp_path / "killed" / "checkpoint-4" / COMPLETE_MARKER).exists()
+
+    resumed = train(world, tmp_path / "killed", *common, "--resume_from_checkpoint", "last")
+    for name, tensor in resumed.model.state_dict().items():
+        torch.testing.assert_close(tensor, expected[name], atol=1e-6, rtol=0, msg=name)
+
+
+@pytest.mark.slow
+def test_two_processes_of_b_step_like_one_process_of_2b(world, tmp_path):
+    """torchrun (gloo) with 2 x 4 samples against one process with 8: same parameters after a step."""
+    common = ("--max_steps", "1", "--shuffle_buffer", "0", "--add_random_text_hard_negatives", "negclip",
+              "--dataloader_num_workers", "0")
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
+    # 32 samples in one shard: split_dataset_by_node deals examples round-robin, so the two
+    # processes' first batches of 4 are together the single process's first batch of 8.
+    single = options(world, tmp_path / "one", *common)
+    single[single.index("--per_device_train_batch_size") + 1] = "8"
+    double = options(world, tmp_path / "two", *common)
+    double[double.index("--per_device_train_batch_size") + 1] = "4"
+    subprocess.run([sys.executable, str(REPO / "recipes" / "train.py"), *single], check=True, env=env, timeout=300)
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+                    str(REPO / "recipes" / "train.py"), *double], check=True, env=env, timeout=300)
+    one = load_file(Path(final_dir(parse_args(single))) / "model.safetensors")
+    two = load_file(Path(final_dir(parse_args(double))) / "model.safetensors")
+    start = CLIPModel.from_pretrained(world["model"]).state_dict()
+    moved = [n for n in one if not torch.equal(one[n], start[n])]
+    assert len(moved) > 10  # the step really changed the weights
+    for name in one:
+        if name.endswith("k_proj.bias"):
+            # A key bias adds the same amount to every logit of a query, which softmax ignores: its
+            # gradient is zero up to rounding, and Adam scales that rounding noise up to lr.
+            continue
+        torch.testing.assert_close(two[name], one[name], atol=1e-5, rtol=0, msg=name)
