@@ -90,8 +90,11 @@ def measure_style(style, captions, args):
 
 def measure_disk(captions, args):
     """Precompute a cache (one process), then read it from a fresh generator."""
+    import datasets
+
     from fsc_clip_hf.negatives.cache import precompute
 
+    datasets.disable_progress_bars()  # keep the table readable
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "captions.txt"
         source.write_text("\n".join(captions) + "\n")
