@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -106,24 +107,29 @@ def read_captions(path: str | Path, caption_column: str = "caption") -> list[str
     return [c for c in captions if c and c.strip()]
 
 
-# One generator per worker process, built on first use (datasets.map pickles the function, not it).
-_WORKER = {"config": None, "generator": None, "sent": set()}
+# Per worker process: one generator, built on first use (datasets.map pickles the function, not
+# the generator), and the lexicon keys this process has already sent during the current run.
+_WORKER = {"config": None, "generator": None, "run": None, "sent": set()}
 
 
-def _candidate_rows(batch, style: str, spacy_model: str) -> dict:
+def _candidate_rows(batch, style: str, spacy_model: str, run: str) -> dict:
     """datasets.map function: parse a batch of captions and serialise their candidates. The new
-    lexicon entries that this worker has not sent yet ride along in the batch's first row."""
+    lexicon entries that this worker has not sent yet in this ``run`` ride along in the batch's
+    first row."""
     from .generator import HardNegativeGenerator
 
     if _WORKER["config"] != (style, spacy_model):
-        _WORKER.update(config=(style, spacy_model), sent=set(),
-                       generator=HardNegativeGenerator(style=style, spacy_model=spacy_model))
+        _WORKER.update(config=(style, spacy_model), generator=HardNegativeGenerator(style=style, spacy_model=spacy_model))
+    if _WORKER["run"] != run:
+        # A new run (forked workers inherit the parent's state): every entry must be sent again.
+        _WORKER.update(run=run, sent=set())
     gen, sent = _WORKER["generator"], _WORKER["sent"]
     captions = batch["caption"]
     built = gen.build_candidates(captions)
     entries = []
     for candidates in built:
-        for _, _, pos, lemma, _ in candidates.get("replace", ()):
+        replace = candidates.get("replace", [])
+        for pos, lemma in zip(replace[2::5], replace[3::5]):
             key = f"{pos}:{lemma}"
             if pos != "p" and key not in sent:
                 sent.add(key)
@@ -152,7 +158,7 @@ def precompute(input_path: str | Path, output_dir: str | Path, caption_column: s
     table = datasets.Dataset.from_dict({"caption": captions})
     table = table.map(_candidate_rows, batched=True, batch_size=batch_size,
                       num_proc=num_proc if num_proc > 1 else None,
-                      fn_kwargs={"style": style, "spacy_model": spacy_model},
+                      fn_kwargs={"style": style, "spacy_model": spacy_model, "run": uuid.uuid4().hex},
                       desc="hard-negative candidates")
     lexicon: dict[str, tuple[list, list]] = {}
     for serialised in table["lexicon"]:

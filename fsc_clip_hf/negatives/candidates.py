@@ -1,11 +1,13 @@
 """Per-caption candidates: everything the samplers need, computed once from one spaCy parse.
 
 A caption's candidates are a small JSON-able dict, cached across epochs (and on disk by the
-precompute command) so that later epochs only sample:
+precompute command) so that later epochs only sample. Records are stored flat, one list per field
+group, because millions of tiny lists would be slow to load back and keep the garbage collector
+busy during training:
 
-* ``tokens``: ``[start, end, is_punct]`` per token (n-gram shuffle, svlc);
-* ``swap``: per phrase kind, the character spans that may be swapped;
-* ``replace``: ``[start, end, pos, lemma, tag]`` per replaceable scene-graph element; the
+* ``tokens``: ``start, end, is_punct`` of each token, in one list (n-gram shuffle, svlc);
+* ``swap``: per phrase kind, ``start, end`` of each phrase that may be swapped;
+* ``replace``: ``start, end, pos, lemma, tag`` of each replaceable scene-graph element; the
   replacement words themselves live in a lexicon table shared by all captions.
 """
 
@@ -18,7 +20,7 @@ from .swap import swap_candidates
 def build_candidates(doc, parts, lexicon=None) -> dict:
     """Candidates of parsed caption ``doc`` for ``parts`` (a subset of "swap", "replace");
     ``lexicon`` (a :class:`~.wordnet_lexicon.WordNetLexicon`) is needed for "replace"."""
-    candidates = {"tokens": [[t.idx, t.idx + len(t), int(t.is_punct)] for t in doc]}
+    candidates = {"tokens": [x for t in doc for x in (t.idx, t.idx + len(t), int(t.is_punct))]}
     noun_chunks = list(doc.noun_chunks) if parts else []
     if "swap" in parts:
         candidates["swap"] = swap_candidates(doc, noun_chunks)

@@ -9,8 +9,6 @@ pipeline's ruler uses a pattern feature the compiler does not know, the ruler is
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from . import resources
 
 _FEATURES = {"TAG": 0, "LOWER": 1, "DEP": 2, "IS_SPACE": 3}
@@ -32,19 +30,28 @@ def _condition(key, value):
     return None
 
 
+def _required_tags(token_pattern) -> frozenset | None:
+    """The tags a token pattern requires (TAG equal or IN), None if it accepts any tag."""
+    value = token_pattern.get("TAG")
+    if isinstance(value, str):
+        return frozenset([value])
+    if isinstance(value, dict) and set(value) == {"IN"}:
+        return frozenset(value["IN"])
+    return None
+
+
 class PosRules:
     """The POS-setting patterns of an attribute ruler, indexed by the tag of the token they set."""
 
-    def __init__(self, by_tag, generic, n_rules):
+    def __init__(self, by_tag, generic):
         self._by_tag = by_tag      # tag -> rules, in pattern order (generic ones merged in)
         self._generic = generic    # rules for tags no pattern names
-        self.n_rules = n_rules
 
     @classmethod
     def compile(cls, ruler) -> "PosRules | None":
         """Compile ``ruler.patterns``; None if one of them cannot be compiled."""
-        rules = []
-        for order, entry in enumerate(ruler.patterns):
+        rules = []  # (tags of the token set, conditions, POS), in pattern order
+        for entry in ruler.patterns:
             pos = entry["attrs"].get("POS")
             if pos is None:
                 continue
@@ -58,13 +65,10 @@ class PosRules:
                         if condition is None:
                             return None
                         conditions.append((offset - index, *condition))
-                own_tags = token_pattern_tags(pattern[index])
-                rules.append((order, own_tags, tuple(conditions), pos))
-        tags = {tag for _, own, _, _ in rules if own for tag in own}
-        by_tag = {tag: [r for r in rules if r[1] is None or tag in r[1]] for tag in tags}
-        generic = [r for r in rules if r[1] is None]
-        return cls({t: [(c, p) for _, _, c, p in rs] for t, rs in by_tag.items()},
-                   [(c, p) for _, _, c, p in generic], len(rules))
+                rules.append((_required_tags(pattern[index]), tuple(conditions), pos))
+        tags = {tag for own, _, _ in rules if own for tag in own}
+        by_tag = {tag: [(c, p) for own, c, p in rules if own is None or tag in own] for tag in tags}
+        return cls(by_tag, [(c, p) for own, c, p in rules if own is None])
 
     def apply(self, doc) -> None:
         """Set ``token.pos_`` as the attribute ruler would."""
@@ -81,16 +85,6 @@ class PosRules:
                     pos = rule_pos
             if pos is not None:
                 token.pos_ = pos
-
-
-def token_pattern_tags(token_pattern) -> frozenset | None:
-    """The tags a token pattern requires (TAG equal or IN), None if it accepts any tag."""
-    value = token_pattern.get("TAG")
-    if isinstance(value, str):
-        return frozenset([value])
-    if isinstance(value, dict) and set(value) == {"IN"}:
-        return frozenset(value["IN"])
-    return None
 
 
 class CaptionParser:

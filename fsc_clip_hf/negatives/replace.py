@@ -11,6 +11,7 @@ from .wordnet_lexicon import weighted_pick
 PREPOSITION_POS = "p"
 _PREPOSITION_INDEX = {p: i for i, p in enumerate(PREPOSITIONS)}
 _SAMPLES_PER_ELEMENT = 2
+_FIELDS = 5  # start, end, pos, lemma, tag
 
 
 def candidates_key(pos: str, lemma: str) -> str:
@@ -18,14 +19,14 @@ def candidates_key(pos: str, lemma: str) -> str:
     return f"{pos}:{lemma}"
 
 
-def replace_candidates(doc, noun_chunks, lexicon) -> list[list]:
-    """The editable elements of a parsed caption as ``[start, end, pos, lemma, tag]``: character
-    span, WordNet pos (or "p"), lemma whose candidate list to draw from, Penn tag to inflect like.
-    Only elements that have at least one candidate are kept."""
+def replace_candidates(doc, noun_chunks, lexicon) -> list:
+    """The editable elements of a parsed caption, flat: ``start, end, pos, lemma, tag`` of each
+    (character span, WordNet pos or "p", lemma whose candidate list to draw from, Penn tag to
+    inflect like). Only elements that have at least one candidate are kept."""
     plan = []
     for element in scene_graph(doc, noun_chunks):
         if element.pos == PREPOSITION_POS:
-            plan.append([element.start, element.end, PREPOSITION_POS, element.word.replace("_", " "), element.tag])
+            plan += [element.start, element.end, PREPOSITION_POS, element.word.replace("_", " "), element.tag]
             continue
         inflected = element.tag in INFLECTED_TAGS
         lemma = lexicon.base_form(element.word, element.pos, inflected)
@@ -35,7 +36,7 @@ def replace_candidates(doc, noun_chunks, lexicon) -> list[list]:
             start = element.root_start
             lemma = lexicon.base_form(doc.text[start:element.end], element.pos, inflected)
         if lemma is not None and lexicon.candidates(lemma, element.pos)[0]:
-            plan.append([start, element.end, element.pos, lemma, element.tag])
+            plan += [start, element.end, element.pos, lemma, element.tag]
     return plan
 
 
@@ -43,25 +44,31 @@ def sample_replace(caption: str, elements: list, candidates_of, rng) -> str | No
     """Draw up to two candidates per element (by weight, without replacement), then return one of
     the resulting captions at random; None when no element yields a different caption.
 
-    ``candidates_of(pos, lemma)`` gives ``(words, cumulative_weights)``.
+    ``candidates_of(pos, lemma)`` gives ``(words, cumulative_weights)``. Only the draws that end up
+    used are made: choosing uniformly among the (element, draw number) slots first, then making
+    that element's draws, gives the same distribution as drawing everything and choosing after.
     """
-    options = []
-    for element in elements:
-        start, end, pos, lemma, tag = element
+    pools = {}  # element offset -> (words, cumulative weights, indices never to draw)
+    slots = []  # (element offset, draw number)
+    for e in range(0, len(elements), _FIELDS):
+        pos, lemma = elements[e + 2], elements[e + 3]
         if pos == PREPOSITION_POS:
-            words, cumulative = PREPOSITIONS, PREPOSITION_CUMULATIVE_WEIGHTS
-            excluded = [_PREPOSITION_INDEX[lemma]] if lemma in _PREPOSITION_INDEX else []
+            own = _PREPOSITION_INDEX.get(lemma)
+            pool = (PREPOSITIONS, PREPOSITION_CUMULATIVE_WEIGHTS, [] if own is None else [own])
         else:
-            words, cumulative = candidates_of(pos, lemma)
-            excluded = []
-        for _ in range(_SAMPLES_PER_ELEMENT):
-            pick = weighted_pick(rng, cumulative, excluded)
-            if pick < 0:
-                break
-            options.append((element, words[pick]))
-            excluded = sorted(excluded + [pick])
-    while options:
-        (start, end, pos, _, tag), word = options.pop(rng.randrange(len(options)))
+            pool = (*candidates_of(pos, lemma), [])
+        pools[e] = pool
+        available = len(pool[0]) - len(pool[2])
+        slots.extend((e, j) for j in range(min(_SAMPLES_PER_ELEMENT, available)))
+    draws: dict[int, list[int]] = {}
+    while slots:
+        e, j = slots.pop(rng.randrange(len(slots)))
+        words, cumulative, never = pools[e]
+        drawn = draws.setdefault(e, [])
+        while len(drawn) <= j:
+            drawn.append(weighted_pick(rng, cumulative, sorted(never + drawn)))
+        start, end, pos, _, tag = elements[e:e + _FIELDS]
+        word = words[drawn[j]]
         original = caption[start:end]
         surface = match_case(original, word if pos == PREPOSITION_POS else inflect(word, pos, tag))
         if surface.lower() != original.lower():

@@ -6,14 +6,14 @@ _MAX_TRIES = 10
 
 
 def sample_ngram_shuffle(caption: str, tokens: list, n: int, rng) -> str | None:
-    """Shuffle the caption's N-grams. ``tokens`` are ``[start, end, is_punct]`` of the parse.
+    """Shuffle the caption's N-grams. ``tokens``: ``start, end, is_punct`` of each token, flat.
 
     A single final punctuation token is kept aside and put back at a random position. Shuffles
     whose words (leading/trailing punctuation ignored) read as the original are rejected, up to
     10 times; the comparison uses the tokens, so the shuffled text is never re-parsed.
     """
-    texts = [caption[s:e] for s, e, _ in tokens]
-    punct = [bool(p) for _, _, p in tokens]
+    texts = [caption[tokens[i]:tokens[i + 1]] for i in range(0, len(tokens), 3)]
+    punct = [bool(p) for p in tokens[2::3]]
     body = list(range(len(texts)))
     trailing = None
     if len(body) >= 2 and punct[-1] and not punct[-2]:

@@ -41,9 +41,10 @@ _WORD_INDEX = {word: (name, g) for name, groups in WORD_LISTS.items()
 
 def sample_svlc(caption: str, tokens: list, rng) -> str | None:
     """Pick a list with a word present in the caption, one present word, another word of that list,
-    and replace every occurrence of the present word. ``tokens`` are ``[start, end, is_punct]``."""
+    and replace every occurrence of the present word. ``tokens``: ``start, end, is_punct`` flat."""
     present: dict[str, dict[str, list]] = {}
-    for start, end, _ in tokens:
+    for i in range(0, len(tokens), 3):
+        start, end = tokens[i], tokens[i + 1]
         word = caption[start:end].lower()
         hit = _WORD_INDEX.get(word)
         if hit:

@@ -12,8 +12,9 @@ _VERB_PHRASE = re.compile(r"V?D*X*V+")
 _POS_LETTER = {"VERB": "V", "ADV": "D", "AUX": "X"}
 
 
-def swap_candidates(doc, noun_chunks) -> list[list[list[int]]]:
-    """Character spans of the swappable phrases of a parsed caption, one list per kind: noun chunks
+def swap_candidates(doc, noun_chunks) -> list[list[int]]:
+    """Character spans of the swappable phrases of a parsed caption, one flat list
+    ``[start, end, start, end, ...]`` per kind: noun chunks
     of more than two tokens, verb phrases, singular nouns, plural nouns, adverbs, adjectives.
     Spans within a kind never overlap. Kinds with fewer than two distinct texts are dropped.
     ``noun_chunks``: ``list(doc.noun_chunks)``, computed once for all generators (it is costly)."""
@@ -36,7 +37,7 @@ def swap_candidates(doc, noun_chunks) -> list[list[list[int]]]:
     kinds = []
     for spans in (chunks, verb_phrases, singular, plural, adverbs, adjectives):
         if len({text[s:e].lower() for s, e in spans}) >= 2:
-            kinds.append([list(span) for span in spans])
+            kinds.append([x for span in spans for x in span])
     return kinds
 
 
@@ -45,7 +46,8 @@ def sample_swap(caption: str, kinds: list, rng) -> str | None:
     captions at random (None if there is none)."""
     results = []
     for spans in kinds:
-        (s1, e1), (s2, e2) = sorted(rng.sample(spans, 2))
+        i, j = sorted(rng.sample(range(0, len(spans), 2), 2))
+        s1, e1, s2, e2 = spans[i], spans[i + 1], spans[j], spans[j + 1]
         first, second = caption[s1:e1], caption[s2:e2]
         if first.lower() != second.lower():
             # Character offsets: everything outside the two phrases, spacing included, is untouched.

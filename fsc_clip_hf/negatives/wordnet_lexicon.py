@@ -266,9 +266,11 @@ def _merge_max(tables: list[dict[str, int]]) -> dict[str, int]:
 def weighted_pick(rng, cumulative_weights, excluded=()) -> int:
     """Index drawn in proportion to its weight, never one of the sorted indices ``excluded``
     (for sampling without replacement); -1 when nothing is left to draw."""
-    total = cumulative_weights[-1]
+    last = len(cumulative_weights) - 1
+    if not excluded:
+        return min(bisect.bisect_right(cumulative_weights, rng.random() * cumulative_weights[-1]), last)
     slices = [((cumulative_weights[i - 1] if i else 0), cumulative_weights[i]) for i in excluded]
-    remaining = total - sum(high - low for low, high in slices)
+    remaining = cumulative_weights[-1] - sum(high - low for low, high in slices)
     if remaining <= 0:
         return -1
     # Draw on the axis with the excluded slices cut out, then step over them in order.
@@ -276,4 +278,4 @@ def weighted_pick(rng, cumulative_weights, excluded=()) -> int:
     for low, high in slices:
         if x >= low:
             x += high - low
-    return min(bisect.bisect_right(cumulative_weights, x), len(cumulative_weights) - 1)
+    return min(bisect.bisect_right(cumulative_weights, x), last)
