@@ -60,7 +60,7 @@ def _worker(rank, world, init_file, config_name, result_file):
     dist.destroy_process_group()
 
 
-def run_processes(fn, args, nprocs, timeout=120):
+def run_processes(fn, args, nprocs, timeout=600):
     """mp.spawn with a deadline: a collective that never completes fails the test instead of hanging."""
     context = mp.start_processes(fn, args=args, nprocs=nprocs, join=False, start_method="spawn")
     deadline = time.monotonic() + timeout
