@@ -16,6 +16,8 @@ import json
 import logging
 import os
 
+from transformers import set_seed
+
 from .data.synthetic import load_synthetic_world, write_synthetic_world
 from .modeling import FSCCLIPModel, tiny_clip_config
 from .pipeline import final_dir, run_training, save_final
@@ -77,6 +79,7 @@ def ensure_pretrained(args: FSCTrainingArguments, world_dir: str) -> str:
         bos_token_id=world.bos_token_id,
         pad_token_id=world.pad_token_id,
     )
+    set_seed(args.seed)  # the initial weights, like everything after them, follow from the seed
     FSCCLIPModel(config).save_pretrained(init_dir)
     logger.info("pretraining a tiny CLIP on the synthetic world for %d steps", run.max_steps)
     trainer = run_training(run, model_path=init_dir, train_data=_shards(world_dir), processor_path=_processor(world_dir))
