@@ -6,7 +6,6 @@ import logging
 import math
 import os
 import re
-from collections import defaultdict
 
 import torch
 from torch.utils.data import DataLoader
@@ -77,7 +76,7 @@ class FSCTrainer(Trainer):
         # The objective is a mean over the micro-batch: the Trainer must divide it by the
         # accumulation steps itself (it skips that for models that take loss kwargs).
         self.model_accepts_loss_kwargs = False
-        self._term_sums: dict[str, float] = defaultdict(float)
+        self._term_sums: dict[str, torch.Tensor] = {}
         self._term_count = 0
         self.add_callback(LogitScaleClampCallback())
 
@@ -143,16 +142,17 @@ class FSCTrainer(Trainer):
         outputs = model(**inputs, return_dense=self.fsc_loss.config.needs_dense_features)
         terms = self.fsc_loss(outputs, neg_mask)
         if model.training:
+            # Detached tensors, read only when logging: no device sync on every step.
             for name, value in terms.items():
                 if name != "loss":
-                    self._term_sums[name] += value.item()
-            self._term_sums["logit_scale"] += outputs.logit_scale.item()
+                    self._term_sums[name] = self._term_sums.get(name, 0.0) + value.detach()
+            self._term_sums["logit_scale"] = self._term_sums.get("logit_scale", 0.0) + outputs.logit_scale.detach()
             self._term_count += 1
         return (terms["loss"], outputs) if return_outputs else terms["loss"]
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if self._term_count and "loss" in logs:
-            logs.update({name: round(total / self._term_count, 6) for name, total in self._term_sums.items()})
+            logs.update({name: round(float(total) / self._term_count, 6) for name, total in self._term_sums.items()})
             self._term_sums.clear()
             self._term_count = 0
         super().log(logs, start_time)
