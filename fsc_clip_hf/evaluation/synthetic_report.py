@@ -151,6 +151,7 @@ def plot_comp_vs_zs(results: dict, path: str) -> None:
     ax.set_ylabel("compositional accuracy (%)")
     ax.set_title("synthetic world: Comp vs. ZS")
     ax.grid(alpha=0.3)
+    ax.margins(0.2)  # room for the labels
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
