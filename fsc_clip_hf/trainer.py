@@ -122,7 +122,7 @@ class FSCTrainer(Trainer):
             return super().evaluate(eval_dataset, ignore_keys, metric_key_prefix)
         from .evaluation.benchmarks import run_benchmarks
 
-        model = _unwrap(self.accelerator.unwrap_model(self.model))
+        model = _unwrap(self.model)
         was_training = model.training
         scores = run_benchmarks(model, self.processing_class, self.args.eval_benchmarks, self.args.eval_data_root)
         model.train(was_training)
