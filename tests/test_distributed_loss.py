@@ -57,7 +57,17 @@ def _worker(rank, world, init_file, config_name, result_file):
         value /= world
     if rank == 0:
         torch.save({"terms": terms, "grads": grads}, result_file)
-    dist.destroy_process_group()
+    # Rank 0 may return from the last collective before its final message reached rank 1; if it
+    # exited then, rank 1 would wait forever. A file store (no messages to lose) holds rank 0 until
+    # rank 1 is through.
+    done = dist.FileStore(f"{init_file}.done", world)
+    if rank == 0:
+        done.wait(["rank1-done"])
+    else:
+        done.set("rank1-done", "1")
+    # The results are on disk. Tearing down the gloo group can block in its C++ destructors (seen
+    # here about one run in three), so the worker leaves without running them.
+    os._exit(0)
 
 
 def run_processes(fn, args, nprocs, timeout=600):
