@@ -110,9 +110,14 @@ def plot_comp_vs_zs(results: dict, path: str) -> None:
     panels = 2 if {"comp", "zs"} <= synthetic.keys() else 1
     fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 5), squeeze=False)
     ax = axes[0][0]
+    placed: list[tuple[float, float]] = []
     for recipe, (comp, zs, _, _) in FSC_CLIP_RESULTS.items():
         ax.scatter(zs, comp, color="tab:blue", s=30, label="FSC-CLIP (published)" if recipe == "coco_b32" else None)
-        ax.annotate(recipe, (zs, comp), textcoords="offset points", xytext=(4, 3), fontsize=6, color="tab:blue")
+        # A label next to an already labelled point goes below its own point, not on top of the other.
+        crowded = any(abs(zs - x) < 0.8 and abs(comp - y) < 0.15 for x, y in placed)
+        ax.annotate(recipe, (zs, comp), textcoords="offset points", xytext=(4, -9 if crowded else 3), fontsize=6,
+                    color="tab:blue")
+        placed.append((zs, comp))
     for (name, reference), color in zip(REFERENCE_MODELS.items(), ("tab:gray", "tab:orange")):
         ax.axvline(reference["zs"], color=color, linestyle="--", linewidth=1,
                    label=f"{name}: ZS {reference['zs']} (Comp not published)")
@@ -128,7 +133,7 @@ def plot_comp_vs_zs(results: dict, path: str) -> None:
     ax.set_title("Compositionality vs. zero-shot accuracy")
     ax.grid(alpha=0.3)
     ax.margins(0.15)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="best")
     if panels == 2:
         ax = axes[0][1]
         ax.scatter(synthetic["zs"], synthetic["comp"], marker="*", s=220, color="tab:red")
