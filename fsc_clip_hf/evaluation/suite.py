@@ -61,6 +61,9 @@ def evaluate_model(model, processor, benchmarks="all", data_root: str = ".", *, 
 
     Returns:
         the results dict of the module docstring (scores in percent).
+
+    In a distributed run (torchrun, ``accelerate launch``, a DDP Trainer) every process must call this
+    with the same arguments: the embedding work is split across them and gathered.
     """
     names = resolve_benchmarks(benchmarks)
     embedder = CLIPEmbedder(model, processor, batch_size=batch_size, num_workers=num_workers, device=device,
