@@ -61,7 +61,7 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
                 train_data, args.loss_config(), args.add_random_text_hard_negatives)
 
     if args.eval_benchmarks:
-        check_benchmarks(args.eval_benchmarks)  # fail now, not at the first evaluation
+        check_benchmarks(args.eval_benchmarks, args.eval_data_root)  # fail now, not at the first evaluation
     processor = CLIPProcessor.from_pretrained(processor_path)
     model = FSCCLIPModel.from_pretrained(model_path)
     if args.use_lora:

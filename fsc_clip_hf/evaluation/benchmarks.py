@@ -1,28 +1,45 @@
-"""Benchmarks by name, for `eval_benchmarks` during training."""
+"""Benchmarks by name, for ``eval_benchmarks`` during training (``FSCTrainer.evaluate`` calls these)."""
 
 from __future__ import annotations
 
-from .synthetic_report import evaluate_synthetic
+from .adapters import BENCHMARKS, MissingData, resolve_benchmarks
+from .suite import evaluate_model, flat_scores, load_benchmark
 
-AVAILABLE = ("synthetic",)
 
+def check_benchmarks(names: str, data_root: str | None) -> list[str]:
+    """The benchmark names of ``names`` (comma-separated, groups expanded), checked before training.
 
-def check_benchmarks(names: str) -> list[str]:
-    """The comma-separated names, each one this build can evaluate, or a clear error."""
-    chosen = [name.strip() for name in names.split(",") if name.strip()]
-    unknown = [name for name in chosen if name not in AVAILABLE]
-    if unknown:
-        raise ValueError(f"eval_benchmarks: {unknown} cannot be evaluated by this build; available: {list(AVAILABLE)}")
+    Reads each benchmark under ``data_root`` now, so that an unknown name, a missing ``data_root`` or
+    missing data fails before the first step rather than at the first evaluation; the ``ValueError``
+    names what to download and where.
+    """
+    if data_root is None:
+        raise ValueError(f"eval_benchmarks={names!r} needs eval_data_root (for synthetic: the world or its eval/)")
+    try:
+        chosen = resolve_benchmarks(names)
+    except ValueError as error:
+        raise ValueError(f"eval_benchmarks: {error}") from None
+    problems = {}
+    for name in chosen:
+        try:
+            data = load_benchmark(name, data_root)
+        except MissingData as missing:
+            problems[name] = str(missing)
+            continue
+        if data.missing:
+            problems[name] = str(BENCHMARKS[name].missing(data_root, data.missing))
+    if problems:
+        raise ValueError(f"eval_benchmarks: no data for {sorted(problems)} under {data_root}:\n"
+                         + "\n".join(problems.values()))
     return chosen
 
 
-def run_benchmarks(model, processor, names: str, data_root: str | None) -> dict[str, float]:
-    """Flat `{"<benchmark>/<score>": percent}` for the named benchmarks, read from `data_root`."""
-    scores = {}
-    for name in check_benchmarks(names):
-        if data_root is None:
-            raise ValueError(f"eval_benchmarks={name!r} needs eval_data_root (for synthetic: the world's eval/ folder)")
-        result = evaluate_synthetic(model, processor, data_root)
-        scores.update({f"{name}/{key}": value for key, value in result["summary"].items()})
-        scores.update({f"{name}/{key}": value for key, value in result["subsets"].items()})
-    return scores
+def run_benchmarks(model, processor, names: str, data_root: str | None, **options) -> dict[str, float]:
+    """Flat ``{"<benchmark>[/<subset>]": percent}`` (plus the summary columns) of the in-memory model.
+
+    ``options`` go to :func:`~fsc_clip_hf.evaluation.suite.evaluate_model` (batch_size, num_workers,
+    device, show_progress). Every process of a distributed run must call this: the embedding work is
+    split across them.
+    """
+    options.setdefault("show_progress", False)
+    return flat_scores(evaluate_model(model, processor, check_benchmarks(names, data_root), data_root, **options))

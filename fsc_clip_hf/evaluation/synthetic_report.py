@@ -1,9 +1,8 @@
-"""Evaluation of checkpoints on the synthetic world's test sets, for the offline demo.
+"""The demo's comparison of several checkpoints on the synthetic world's test sets.
 
-Reads the layout `write_synthetic_world` writes under `eval/` (paths relative to it):
-`compositional.jsonl` (image, caption, negatives, subset), `zeroshot/<task>/{classnames.txt,
-templates.txt, test.jsonl}` and `retrieval.jsonl` (image, captions). Every image and caption is
-embedded once per checkpoint. Scores are percentages:
+Each checkpoint is scored by the evaluation engine (:func:`fsc_clip_hf.evaluation.suite.evaluate_model`
+on the ``synthetic`` benchmarks: every image and caption embedded once); the table and the plot put the
+models side by side. Scores are percentages:
 
 * Comp: accuracy of the true caption against its hard negatives, averaged over the subsets;
 * ZS: zero-shot top-1 with the class prompts averaged over templates, averaged over the tasks;
@@ -15,13 +14,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections import defaultdict
 
-import torch
-import torch.nn.functional as F
-from PIL import Image
-from tqdm.auto import tqdm
 from transformers import CLIPModel, CLIPProcessor
+
+from .suite import evaluate_model
 
 logger = logging.getLogger(__name__)
 
@@ -29,84 +25,16 @@ COLUMNS = ("comp", "zs", "i2t_r1", "t2i_r1")
 HEADERS = {"comp": "Comp", "zs": "ZS", "i2t_r1": "I2T R@1", "t2i_r1": "T2I R@1"}
 
 
-def _jsonl(path: str) -> list[dict]:
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
-class _Embedder:
-    """Embeds images (by path) and captions once, in batches."""
-
-    def __init__(self, model: CLIPModel, processor: CLIPProcessor, root: str, batch_size: int = 64):
-        self.model, self.processor, self.root, self.batch_size = model.eval(), processor, root, batch_size
-
-    @torch.no_grad()
-    def images(self, paths: list[str]) -> torch.Tensor:
-        chunks = []
-        for start in tqdm(range(0, len(paths), self.batch_size), desc="images", leave=False):
-            batch = [Image.open(os.path.join(self.root, p)).convert("RGB") for p in paths[start : start + self.batch_size]]
-            pixels = self.processor(images=batch, return_tensors="pt")["pixel_values"]
-            chunks.append(self.model.get_image_features(pixel_values=pixels).pooler_output)
-        return F.normalize(torch.cat(chunks), dim=-1)
-
-    @torch.no_grad()
-    def texts(self, captions: list[str]) -> torch.Tensor:
-        chunks = []
-        for start in tqdm(range(0, len(captions), self.batch_size), desc="captions", leave=False):
-            tokens = self.processor(text=captions[start : start + self.batch_size], padding=True, truncation=True,
-                                    return_tensors="pt")
-            chunks.append(self.model.get_text_features(**tokens).pooler_output)
-        return F.normalize(torch.cat(chunks), dim=-1)
-
-
 def evaluate_synthetic(model: CLIPModel, processor: CLIPProcessor, eval_dir: str) -> dict:
-    """Scores of one model: `{"summary": {comp, zs, i2t_r1, t2i_r1}, "subsets": {...}}` in percent."""
-    embed = _Embedder(model, processor, eval_dir)
-    subsets: dict[str, float] = {}
-
-    items = _jsonl(os.path.join(eval_dir, "compositional.jsonl"))
-    images = embed.images([item["image"] for item in items])
-    texts = embed.texts([text for item in items for text in (item["caption"], *item["negatives"])])
-    correct, start = defaultdict(list), 0
-    for item, image in zip(items, images):
-        scores = texts[start : start + 1 + len(item["negatives"])] @ image
-        start += 1 + len(item["negatives"])
-        correct[item["subset"]].append(bool(scores[0] > scores[1:].max()))
-    for subset, hits in sorted(correct.items()):
-        subsets[f"comp/{subset}"] = 100.0 * sum(hits) / len(hits)
-
-    zs_root = os.path.join(eval_dir, "zeroshot")
-    for task in sorted(os.listdir(zs_root)):
-        folder = os.path.join(zs_root, task)
-        classes = open(os.path.join(folder, "classnames.txt"), encoding="utf-8").read().split("\n")
-        classes = [c for c in classes if c.strip()]
-        templates = [t for t in open(os.path.join(folder, "templates.txt"), encoding="utf-8").read().split("\n") if t.strip()]
-        prompts = embed.texts([t.replace("{c}", c) for c in classes for t in templates])
-        classifier = F.normalize(prompts.view(len(classes), len(templates), -1).mean(1), dim=-1)
-        rows = _jsonl(os.path.join(folder, "test.jsonl"))
-        predictions = (embed.images([r["image"] for r in rows]) @ classifier.t()).argmax(-1)
-        labels = torch.tensor([r["label"] for r in rows])
-        subsets[f"zs/{task}"] = 100.0 * (predictions == labels).float().mean().item()
-
-    rows = _jsonl(os.path.join(eval_dir, "retrieval.jsonl"))
-    images = embed.images([r["image"] for r in rows])
-    captions = [c for r in rows for c in r["captions"]]
-    owner = torch.tensor([i for i, r in enumerate(rows) for _ in r["captions"]])
-    sims = images @ embed.texts(captions).t()  # (images, captions)
-    i2t = (owner[sims.argmax(1)] == torch.arange(len(rows))).float().mean().item()
-    t2i = (sims.argmax(0) == owner).float().mean().item()
-
-    summary = {
-        "comp": _mean([v for k, v in subsets.items() if k.startswith("comp/")]),
-        "zs": _mean([v for k, v in subsets.items() if k.startswith("zs/")]),
-        "i2t_r1": 100.0 * i2t,
-        "t2i_r1": 100.0 * t2i,
-    }
-    return {"summary": summary, "subsets": subsets}
-
-
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values) if values else float("nan")
+    """Scores of one model: ``{"summary": {comp, zs, i2t_r1, t2i_r1}, "subsets": {"comp/<subset>",
+    "zs/<task>"}}`` in percent."""
+    results = evaluate_model(model, processor, "synthetic", eval_dir, show_progress=False)
+    if results["missing"] or results["failed"]:
+        raise RuntimeError(f"synthetic evaluation incomplete: {results['missing'] or results['failed']}")
+    summary = results["synthetic"]["summary"]
+    subsets = {f"{kind}/{subset}": value for kind in ("comp", "zs")
+               for subset, value in results["details"][f"synthetic/{kind}"]["subsets"].items()}
+    return {"summary": {column: summary[column] for column in COLUMNS}, "subsets": subsets}
 
 
 def evaluate_checkpoints(checkpoints: dict[str, str], eval_dir: str, output_dir: str) -> dict:

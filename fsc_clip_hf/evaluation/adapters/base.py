@@ -1,0 +1,129 @@
+"""What every benchmark adapter provides, and small helpers they share.
+
+An adapter reads one benchmark's published files under ``data_root`` into test items
+(:class:`~fsc_clip_hf.evaluation.items.BenchmarkData`) and summarises the per-subset scores the way the
+benchmark's paper (or the FSC-CLIP evaluation) does. When its files are absent it raises
+:class:`MissingData` naming what to download and where to put it; when only some parts are absent it
+returns the rest with ``data.missing`` filled in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+
+from ..items import BenchmarkData
+
+
+# Image collections several benchmarks share, as folders under data_root, with where to get them.
+SHARED_IMAGES = {
+    "coco/val2014": "COCO 2014 val images: http://images.cocodataset.org/zips/val2014.zip, unzipped into coco/",
+    "coco/train2014": "COCO 2014 train images: http://images.cocodataset.org/zips/train2014.zip, unzipped into coco/",
+    "coco/val2017": "COCO 2017 val images: http://images.cocodataset.org/zips/val2017.zip, unzipped into coco/",
+    "visual_genome": "Visual Genome images (https://homes.cs.washington.edu/~ranjay/visualgenome/api.html): "
+                     "images.zip and images2.zip unzipped into visual_genome/VG_100K and visual_genome/VG_100K_2",
+    "swig": "SWiG images: https://swig-data-weights.s3.us-east-2.amazonaws.com/images_512.zip, "
+            "its images directly in swig/",
+    "hake": "HAKE images (https://github.com/DirtyHarryLYL/HAKE/tree/master/Images), laid out as in "
+            "VL-CheckList's DATASETS.md under hake/",
+    "flickr30k": "Flickr30k images (https://shannon.cs.illinois.edu/DenotationGraph/, by request), "
+                 "in flickr30k/flickr30k-images/",
+}
+
+
+def shared_hint(folder: str) -> str:
+    """Where to get a shared image folder (``SHARED_IMAGES``), for missing-data messages."""
+    return SHARED_IMAGES[folder]
+
+
+class MissingData(Exception):
+    """A benchmark's data is not under ``data_root``; the message says what to fetch and where."""
+
+
+class Benchmark:
+    """One benchmark: how to read it and how to summarise it.
+
+    Attributes:
+        name: the key used on the command line and in ``results.json``.
+        title: the display name of tables (the paper's spelling).
+        family: ``"comp"`` (counts towards Comp), ``"zs"`` (towards ZS) or ``"retrieval"``.
+        suite: ``"published"`` (the seed's evaluation suite) or ``"synthetic"`` (the offline world).
+        folder: its folder under ``data_root`` (shared image folders are named in ``download``).
+        download: where to get the data and how to lay it out (shown when it is missing).
+    """
+
+    name: str
+    title: str
+    family: str
+    suite: str = "published"
+    folder: str
+    download: str
+
+    def load(self, data_root: str) -> BenchmarkData:
+        raise NotImplementedError
+
+    def summarise(self, scores: Mapping[str, Mapping[str, float]]) -> tuple[dict[str, float], float | None]:
+        """``(reported subsets, headline)`` from the per-subset scores of the scoring engine.
+        Default: each subset's accuracy, headline their plain mean."""
+        subsets = {subset: values["accuracy"] for subset, values in scores.items()}
+        return subsets, mean(subsets.values())
+
+    # ------------------------------------------------------------------ helpers for adapters
+
+    def root(self, data_root: str) -> str:
+        return os.path.join(data_root, self.folder)
+
+    def missing(self, data_root: str, parts: Iterable[str]) -> MissingData:
+        """The error for absent ``parts`` (paths): each shown by its first absent folder, with the download."""
+        shown = ", ".join(sorted({first_absent(path, data_root) for path in parts}))
+        return MissingData(f"{self.title}: missing {shown}. {self.download.replace('<data_root>', data_root)}")
+
+
+def first_absent(path: str, data_root: str) -> str:
+    """The shortest absent prefix of ``path`` below ``data_root`` (a missing folder, not its 7 files)."""
+    relative = os.path.relpath(path, data_root)
+    if relative.startswith(".."):
+        return path
+    current = data_root
+    for part in relative.split(os.sep):
+        current = os.path.join(current, part)
+        if not os.path.exists(current):
+            return current
+    return path
+
+
+def absent(paths: Iterable[str]) -> list[str]:
+    """The paths among ``paths`` that do not exist."""
+    return [path for path in paths if not os.path.exists(path)]
+
+
+def read_json(path: str):
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def read_jsonl(path: str) -> list[dict]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def read_lines(path: str) -> list[str]:
+    """Non-empty lines, stripped."""
+    with open(path, encoding="utf-8") as handle:
+        return [line.strip() for line in handle if line.strip()]
+
+
+def mean(values: Iterable[float | None]) -> float | None:
+    """Plain mean; None when there is nothing (or a None) to average."""
+    values = list(values)
+    if not values or any(value is None for value in values):
+        return None
+    return sum(values) / len(values)
+
+
+def pooled_accuracy(scores: Mapping[str, Mapping[str, float]], subsets: Iterable[str]) -> float | None:
+    """Accuracy over all items of ``subsets`` together (each subset weighted by its item count)."""
+    chosen = [scores[subset] for subset in subsets if subset in scores]
+    total = sum(values["count"] for values in chosen)
+    return sum(values["accuracy"] * values["count"] for values in chosen) / total if total else None

@@ -1,0 +1,72 @@
+"""Command line of ``recipes/eval.py``: evaluate a checkpoint and write the report.
+
+    python recipes/eval.py --model_name_or_path openai/clip-vit-base-patch32 \\
+        --benchmarks comp,zs,retrieval --data_root data --output_dir eval/clip-b32
+    accelerate launch --num_processes 4 recipes/eval.py ...     # embedding work split over 4 GPUs
+
+``--benchmarks`` takes names and groups (``all``, ``comp``, ``zs``, ``retrieval``, ``synthetic``; see
+``fsc_clip_hf.evaluation.adapters``). Missing benchmark data is reported, not fatal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+import torch
+from accelerate import PartialState
+from transformers import AutoProcessor, CLIPModel
+
+from .adapters import BENCHMARKS, GROUPS
+from .report import coverage_line, write_report
+from .suite import evaluate_model
+
+logger = logging.getLogger(__name__)
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Evaluate a CLIP checkpoint on the FSC-CLIP benchmark suite.",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--model_name_or_path", required=True, help="a CLIPModel checkpoint folder or Hub id")
+    parser.add_argument("--processor_name_or_path", default=None, help="defaults to --model_name_or_path")
+    parser.add_argument("--benchmarks", default="all",
+                        help=f"comma-separated names or groups; groups: {', '.join(GROUPS)}; "
+                             f"names: {', '.join(BENCHMARKS)}")
+    parser.add_argument("--data_root", default="data", help="where the benchmark data lives (see the README)")
+    parser.add_argument("--output_dir", required=True, help="receives results.json, results.md, comp_vs_zs.png")
+    parser.add_argument("--model_name", default=None, help="label in the report (defaults to the checkpoint)")
+    parser.add_argument("--batch_size", type=int, default=128, help="images or captions per forward pass")
+    parser.add_argument("--num_workers", type=int, default=4, help="image-decoding workers per process")
+    parser.add_argument("--dtype", choices=list(DTYPES), default="float32", help="weights' dtype")
+    parser.add_argument("--device", default=None, help="default: this process's accelerator device")
+    parser.add_argument("--no_progress", action="store_true", help="no progress bars")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    # The shared state sets up the process group under accelerate launch / torchrun; on a machine (or a
+    # request) without an accelerator it must be told to use gloo on the CPU.
+    cpu = args.device == "cpu" or os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes") \
+        or not torch.accelerator.is_available()
+    state = PartialState(cpu=cpu)
+    logging.basicConfig(level=logging.INFO if state.is_main_process else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    device = torch.device(args.device) if args.device else state.device
+    model = CLIPModel.from_pretrained(args.model_name_or_path, dtype=DTYPES[args.dtype]).to(device)
+    processor = AutoProcessor.from_pretrained(args.processor_name_or_path or args.model_name_or_path)
+    results = evaluate_model(model, processor, args.benchmarks, args.data_root,
+                             model_name=args.model_name or args.model_name_or_path, batch_size=args.batch_size,
+                             num_workers=args.num_workers, device=device, show_progress=not args.no_progress)
+    if state.is_main_process:
+        paths = write_report(results, args.output_dir)
+        summary = results["summary"]
+        print(" | ".join(f"{key} {summary[key]:.1f}" for key in ("comp", "zs", "i2t_r1", "t2i_r1") if key in summary)
+              or "no published benchmark evaluated")
+        print(coverage_line(results["coverage"]))
+        for name, message in results["missing"].items():
+            print(f"missing {name}: {message}")
+        print("report: " + ", ".join(paths.values()))
+    return results

@@ -1,0 +1,173 @@
+"""Embedding images and captions once per run, batched, split across processes.
+
+:class:`CLIPEmbedder` wraps any ``CLIPModel``-compatible model (``get_image_features`` /
+``get_text_features``) and its processor. It keeps an embedding cache keyed by image source key and
+caption text: asking again for something already embedded costs nothing, so subsets and benchmarks that
+share images or captions reuse them.
+
+Under ``accelerate launch`` / ``torchrun`` (or inside a distributed Trainer) the items not yet cached are
+split into contiguous chunks, one per process; each process embeds its chunk and the chunks are gathered,
+so every process ends with the same cache. Scoring then runs identically everywhere and only the main
+process writes files. The process group is read from ``torch.distributed`` itself (whoever set it up:
+accelerate's ``PartialState``, the Trainer, torchrun), so that a gather is never skipped by mistake.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from .images import ImageSource
+
+logger = logging.getLogger(__name__)
+
+
+class ImageDecodeError(RuntimeError):
+    """Images that could not be read or decoded (raised on every process, after the gather)."""
+
+
+def _pooled(output) -> torch.Tensor:
+    # transformers 5 returns BaseModelOutputWithPooling (projected embedding in pooler_output);
+    # older versions and simple stand-ins return the tensor itself.
+    return output.pooler_output if hasattr(output, "pooler_output") else output
+
+
+class _ImageDataset(Dataset):
+    """Opens and preprocesses images in DataLoader workers; a failure becomes a flag, not a crash,
+    so that every process reaches the gather and the error is raised everywhere."""
+
+    def __init__(self, sources: Sequence[ImageSource], processor, placeholder: torch.Tensor):
+        self.sources, self.processor, self.placeholder = sources, processor, placeholder
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, bool]:
+        try:
+            image = self.sources[index].open()
+            return self.processor(images=[image], return_tensors="pt")["pixel_values"][0], True
+        except Exception as error:  # noqa: BLE001 - any decoder error is reported by key below
+            logger.debug("cannot read %s: %s", self.sources[index].key, error)
+            return self.placeholder, False
+
+
+def _stack(batch: list[tuple[torch.Tensor, bool]]) -> tuple[torch.Tensor, torch.Tensor]:
+    pixels, ok = zip(*batch)
+    return torch.stack(pixels), torch.tensor(ok)
+
+
+class CLIPEmbedder:
+    """L2-normalised image and caption embeddings of one model, cached by key.
+
+    Args:
+        model: a ``CLIPModel`` (or anything with ``get_image_features(pixel_values=...)`` and
+            ``get_text_features(**tokens)``).
+        processor: its ``CLIPProcessor`` (images → ``pixel_values``; text → ``input_ids``, ...).
+        batch_size: images or captions per forward pass.
+        num_workers: DataLoader workers that open and preprocess images.
+        device: where the model runs; default: where its parameters are (CPU for parameterless stand-ins).
+        show_progress: tqdm bars on the main process.
+    """
+
+    def __init__(self, model, processor, *, batch_size: int = 64, num_workers: int = 0,
+                 device: torch.device | str | None = None, show_progress: bool = True):
+        self.model, self.processor = model, processor
+        self.batch_size, self.num_workers = batch_size, num_workers
+        parameter = next(iter(model.parameters()), None) if hasattr(model, "parameters") else None
+        self.device = torch.device(device) if device is not None else (
+            parameter.device if parameter is not None else torch.device("cpu"))
+        # Pixels follow the model's floating dtype (bf16/fp16 checkpoints); token ids stay integers.
+        self.pixel_dtype = parameter.dtype if parameter is not None and parameter.is_floating_point() else None
+        distributed = dist.is_available() and dist.is_initialized()
+        self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
+        self.show_progress = show_progress and self.rank == 0
+        self.image_cache: dict[str, torch.Tensor] = {}
+        self.text_cache: dict[str, torch.Tensor] = {}
+        self._placeholder: torch.Tensor | None = None
+
+    # ------------------------------------------------------------------ public
+
+    def images(self, sources: Sequence[ImageSource]) -> torch.Tensor:
+        """(N, D) float32 embeddings of ``sources`` on the CPU, in order."""
+        todo = list({source.key: source for source in sources if source.key not in self.image_cache}.values())
+        if todo:
+            vectors = self._split_and_gather(todo, self._embed_images, "images")
+            self.image_cache.update(zip((source.key for source in todo), vectors))
+        return self._stack_cached(self.image_cache, [source.key for source in sources])
+
+    def texts(self, texts: Sequence[str]) -> torch.Tensor:
+        """(N, D) float32 embeddings of ``texts`` on the CPU, in order."""
+        # Sorted by length so that a batch pads little, then by text: every process must list them in
+        # the same order (a set's order changes with each process's hash seed).
+        todo = sorted({text for text in texts if text not in self.text_cache}, key=lambda text: (len(text), text))
+        if todo:
+            vectors = self._split_and_gather(todo, self._embed_texts, "captions")
+            self.text_cache.update(zip(todo, vectors))
+        return self._stack_cached(self.text_cache, list(texts))
+
+    # ------------------------------------------------------------------ internals
+
+    @staticmethod
+    def _stack_cached(cache: dict[str, torch.Tensor], keys: list[str]) -> torch.Tensor:
+        if not keys:
+            return torch.zeros(0, 0)
+        return torch.stack([cache[key] for key in keys])
+
+    def _split_and_gather(self, todo: list, embed, what: str) -> torch.Tensor:
+        """Embed ``todo`` with its work split over the processes; every process gets all rows.
+
+        Each process takes a contiguous chunk of ``ceil(len / world)`` items, padding a short chunk with
+        copies of the first item so that all chunks have one shape (the copies are dropped after the
+        gather). ``embed`` returns (n, D + 1): the embedding and a success flag.
+        """
+        if self.world == 1:
+            rows = embed(todo, what)
+        else:
+            chunk = math.ceil(len(todo) / self.world)
+            mine = todo[self.rank * chunk:(self.rank + 1) * chunk]
+            mine = mine + [todo[0]] * (chunk - len(mine))
+            local = embed(mine, what)
+            # NCCL gathers device tensors; gloo (CPU runs) gathers CPU tensors.
+            device = self.device if "nccl" in str(dist.get_backend()) else torch.device("cpu")
+            parts = [torch.empty_like(local, device=device) for _ in range(self.world)]
+            dist.all_gather(parts, local.to(device))
+            rows = torch.cat(parts).cpu()[: len(todo)]
+        failed = [item for item, ok in zip(todo, rows[:, -1]) if not ok]
+        if failed:
+            names = [getattr(item, "key", item) for item in failed]
+            raise ImageDecodeError(f"{len(failed)} {what} could not be read or decoded, e.g. {names[:3]}")
+        return rows[:, :-1]
+
+    @torch.inference_mode()
+    def _embed_images(self, sources: list[ImageSource], what: str) -> torch.Tensor:
+        if self._placeholder is None:
+            self._placeholder = self.processor(images=[Image.new("RGB", (32, 32))], return_tensors="pt")[
+                "pixel_values"][0]
+        loader = DataLoader(_ImageDataset(sources, self.processor, self._placeholder), batch_size=self.batch_size,
+                            num_workers=self.num_workers, collate_fn=_stack)
+        chunks = []
+        for pixels, ok in tqdm(loader, desc=f"embedding {what}", disable=not self.show_progress, leave=False):
+            pixels = pixels.to(self.device, dtype=self.pixel_dtype or pixels.dtype)
+            features = _pooled(self.model.get_image_features(pixel_values=pixels)).float()
+            chunks.append(torch.cat([F.normalize(features, dim=-1), ok.to(features).unsqueeze(1)], dim=1))
+        return torch.cat(chunks).cpu()
+
+    @torch.inference_mode()
+    def _embed_texts(self, texts: list[str], what: str) -> torch.Tensor:
+        chunks = []
+        starts = range(0, len(texts), self.batch_size)
+        for start in tqdm(starts, desc=f"embedding {what}", disable=not self.show_progress, leave=False):
+            tokens = self.processor(text=texts[start:start + self.batch_size], padding=True, truncation=True,
+                                    return_tensors="pt")
+            tokens = {name: value.to(self.device) for name, value in tokens.items()}
+            features = _pooled(self.model.get_text_features(**tokens)).float()
+            chunks.append(torch.cat([F.normalize(features, dim=-1), features.new_ones(len(features), 1)], dim=1))
+        return torch.cat(chunks).cpu()

@@ -1,0 +1,140 @@
+"""The scoring engine: CLIP similarities of test items, turned into per-subset metrics.
+
+:func:`score_benchmark` embeds everything a benchmark needs (through the embedder's cache), computes the
+similarities of each item's shape and hands them to the ``evaluate`` metric modules, one subset at a
+time. Every score is a percentage. What comes back, keyed by subset:
+
+* choice items (both directions): ``{"accuracy", "count"}``;
+* pairs: ``{"text", "image", "group", "count"}``;
+* a retrieval gallery: ``{"i2t_r1", "i2t_r5", "i2t_r10", "t2i_r1", ..., "count"}``;
+* a zero-shot task: ``{"top1", "top5", "count"}``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from .embedding import CLIPEmbedder
+from .items import BenchmarkData, ImageChoice, Pair, RetrievalSet, TextChoice, ZeroShotTask
+from .metrics import load_metric
+
+RECALL_KS = (1, 5, 10)
+# Rows of a similarity matrix handled at once in retrieval (bounds memory on COCO's 5k x 25k).
+_RETRIEVAL_CHUNK = 1024
+
+
+def score_benchmark(data: BenchmarkData, embedder: CLIPEmbedder) -> dict[str, dict[str, float]]:
+    """Per-subset metrics of every item of ``data`` (shapes in the module docstring)."""
+    scores: dict[str, dict[str, float]] = {}
+    if data.text_choices:
+        scores.update(score_text_choices(data.text_choices, embedder))
+    if data.image_choices:
+        scores.update(score_image_choices(data.image_choices, embedder))
+    if data.pairs:
+        scores.update(score_pairs(data.pairs, embedder))
+    for subset, gallery in data.retrieval.items():
+        scores[subset] = score_retrieval(gallery, embedder)
+    for subset, task in data.zeroshot.items():
+        scores[subset] = score_zeroshot(task, embedder)
+    return scores
+
+
+def _by_subset(items: Sequence, rows: list, compute: Callable[[list], dict[str, float]]) -> dict[str, dict]:
+    """Apply ``compute`` to the rows of each subset, in order of first appearance."""
+    groups: dict[str, list] = defaultdict(list)
+    for item, row in zip(items, rows):
+        groups[item.subset].append(row)
+    return {subset: {**compute(group), "count": len(group)} for subset, group in groups.items()}
+
+
+def _percent(values: dict[str, float]) -> dict[str, float]:
+    return {name: 100.0 * value for name, value in values.items()}
+
+
+def _lookup(texts: Sequence[str]) -> dict[str, int]:
+    return {text: index for index, text in enumerate(dict.fromkeys(texts))}
+
+
+def score_text_choices(items: Sequence[TextChoice], embedder: CLIPEmbedder) -> dict[str, dict]:
+    """Image → captions: each item's similarities to its candidate captions (N items, K_i options)."""
+    images = embedder.images([item.image for item in items])  # (N, D)
+    index = _lookup([caption for item in items for caption in item.captions])
+    texts = embedder.texts(list(index))  # (U, D), one row per unique caption
+    rows = [(texts[[index[c] for c in item.captions]] @ images[n]).tolist() for n, item in enumerate(items)]
+    return _choice_accuracy(items, rows)
+
+
+def score_image_choices(items: Sequence[ImageChoice], embedder: CLIPEmbedder) -> dict[str, dict]:
+    """Caption → images: each item's similarities to its candidate images."""
+    keys = {image.key: image for item in items for image in item.images}
+    position = {key: row for row, key in enumerate(keys)}
+    images = embedder.images(list(keys.values()))  # (U, D)
+    captions = embedder.texts([item.caption for item in items])  # (N, D)
+    rows = [(images[[position[image.key] for image in item.images]] @ captions[n]).tolist()
+            for n, item in enumerate(items)]
+    return _choice_accuracy(items, rows)
+
+
+def _choice_accuracy(items: Sequence[TextChoice | ImageChoice], rows: list[list[float]]) -> dict[str, dict]:
+    """Multiple-choice accuracy per subset from each item's option scores and its true option."""
+    metric = load_metric("multiple_choice_accuracy")
+    return _by_subset(items, [(row, item.answer) for item, row in zip(items, rows)], lambda group: _percent(
+        metric.compute(predictions=[row for row, _ in group], references=[answer for _, answer in group])))
+
+
+def score_pairs(items: Sequence[Pair], embedder: CLIPEmbedder) -> dict[str, dict]:
+    """2×2 groups: [s(c0,i0), s(c0,i1), s(c1,i0), s(c1,i1)] per group, then text/image/group scores."""
+    images = embedder.images([image for item in items for image in item.images]).view(len(items), 2, -1)
+    captions = embedder.texts([caption for item in items for caption in item.captions]).view(len(items), 2, -1)
+    rows = torch.einsum("ncd,nid->nci", captions, images).reshape(len(items), 4).tolist()
+    metric = load_metric("group_scores")
+    return _by_subset(items, rows, lambda group: _percent(metric.compute(predictions=group)))
+
+
+def _top_k(queries: torch.Tensor, gallery: torch.Tensor, k: int) -> list[list[int]]:
+    """Indices of the ``k`` most similar gallery rows for each query, best first."""
+    ranked = []
+    for start in range(0, len(queries), _RETRIEVAL_CHUNK):
+        similarities = queries[start:start + _RETRIEVAL_CHUNK] @ gallery.T
+        ranked.extend(similarities.topk(min(k, len(gallery)), dim=1).indices.tolist())
+    return ranked
+
+
+def score_retrieval(gallery: RetrievalSet, embedder: CLIPEmbedder) -> dict[str, float]:
+    """Recall@1/5/10 image → text (any of the image's captions) and text → image."""
+    images = embedder.images(gallery.images)  # (N, D)
+    flat = [caption for captions in gallery.captions for caption in captions]
+    owner = [n for n, captions in enumerate(gallery.captions) for _ in captions]
+    texts = embedder.texts(flat)  # (M, D)
+    owned: dict[int, list[int]] = defaultdict(list)
+    for caption_index, image_index in enumerate(owner):
+        owned[image_index].append(caption_index)
+    metric, k = load_metric("retrieval_recall"), max(RECALL_KS)
+    i2t = metric.compute(predictions=_top_k(images, texts, k), references=[owned[n] for n in range(len(images))],
+                         k_values=list(RECALL_KS))
+    t2i = metric.compute(predictions=_top_k(texts, images, k), references=[[n] for n in owner],
+                         k_values=list(RECALL_KS))
+    return {
+        **{f"i2t_r{k}": 100.0 * i2t[f"recall@{k}"] for k in RECALL_KS},
+        **{f"t2i_r{k}": 100.0 * t2i[f"recall@{k}"] for k in RECALL_KS},
+        "count": len(images),
+    }
+
+
+def zeroshot_classifier(task: ZeroShotTask, embedder: CLIPEmbedder) -> torch.Tensor:
+    """(C, D) class embeddings: the mean of each class's normalised prompt embeddings, renormalised."""
+    prompts = [template.replace("{c}", name) for name in task.classnames for template in task.templates]
+    embeddings = embedder.texts(prompts).view(len(task.classnames), len(task.templates), -1)
+    return F.normalize(embeddings.mean(dim=1), dim=-1)
+
+
+def score_zeroshot(task: ZeroShotTask, embedder: CLIPEmbedder) -> dict[str, float]:
+    """Top-1 / top-5 accuracy of classifying the task's images against its class prompts."""
+    classifier = zeroshot_classifier(task, embedder)
+    ranked = _top_k(embedder.images(task.images), classifier, 5)
+    result = load_metric("zeroshot_accuracy").compute(predictions=ranked, references=task.labels)
+    return {**_percent(result), "count": len(task.labels)}

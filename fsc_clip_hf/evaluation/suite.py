@@ -1,0 +1,156 @@
+"""Evaluating one model on a set of benchmarks, and summarising it in the seed's terms.
+
+:func:`evaluate_model` is the entry point for scripts and for the trainer (through
+:func:`fsc_clip_hf.evaluation.benchmarks.run_benchmarks`). It never stops half way: a benchmark whose
+data is absent is listed under ``missing`` with the download to make, one that fails is listed under
+``failed``, and the others are scored. The returned dict (``results.json``) extends the layout that
+``fsc_clip_hf.model_card`` reads::
+
+    {
+      "model": "<name or path>",
+      "summary":   {"comp", "zs", "i2t_r1", "t2i_r1", "i2t_r5", ...},   # published suite, covered columns only
+      "coverage":  {"comp": {"evaluated": 9, "of": 11}, "zs": {...}, "retrieval": {...}},
+      "benchmarks": {"ARO": 85.1, ...},          # Comp benchmarks by title
+      "zeroshot":  {"imagenet1k": 63.1, ...},     # top-1 per task
+      "retrieval": {"coco": {"i2t_r1": ..., ...}, "flickr30k": {...}},
+      "details":   {name: {"title", "family", "suite", "score", "subsets": {...}, "items", "notes"}},
+      "synthetic": {"summary": {...}, "coverage": {...}},   # when the synthetic world was evaluated
+      "missing":   {name: "what to download and where"},
+      "failed":    {name: "error"},
+    }
+
+Comp is the mean of the Comp benchmarks' headline scores, ZS the mean top-1 of the zero-shot tasks,
+I2T / T2I Ret the mean Recall@1 of the retrieval sets; ``coverage`` says how many of each were there. A
+partially present benchmark (``missing`` says which parts) has its subsets scored but no headline, so it
+does not count in the averages.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+from tqdm.auto import tqdm
+
+from .adapters import BENCHMARKS, MissingData, family_size, resolve_benchmarks
+from .adapters.base import mean
+from .adapters.retrieval import RECALLS
+from .embedding import CLIPEmbedder
+from .items import BenchmarkData
+from .scoring import score_benchmark
+
+logger = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=64)
+def load_benchmark(name: str, data_root: str) -> BenchmarkData:
+    """A benchmark's test items, read once per process: evaluations during training reuse them."""
+    return BENCHMARKS[name].load(data_root)
+
+
+def evaluate_model(model, processor, benchmarks="all", data_root: str = ".", *, model_name: str | None = None,
+                   batch_size: int = 64, num_workers: int = 0, device=None, show_progress: bool = True) -> dict:
+    """Score ``model`` on ``benchmarks`` (names or groups, comma-separated or a list) read from ``data_root``.
+
+    Args:
+        model: a ``CLIPModel``-compatible model (in memory; it is put in eval mode and restored).
+        processor: its ``CLIPProcessor``.
+        model_name: recorded in the results (defaults to the model's ``name_or_path``).
+        batch_size, num_workers, device: see :class:`~fsc_clip_hf.evaluation.embedding.CLIPEmbedder`.
+        show_progress: progress bars on the main process.
+
+    Returns:
+        the results dict of the module docstring (scores in percent).
+
+    In a distributed run (torchrun, ``accelerate launch``, a DDP Trainer) every process must call this
+    with the same arguments: the embedding work is split across them and gathered.
+    """
+    names = resolve_benchmarks(benchmarks)
+    embedder = CLIPEmbedder(model, processor, batch_size=batch_size, num_workers=num_workers, device=device,
+                            show_progress=show_progress)
+    config = getattr(model, "config", None)
+    results: dict = {"model": model_name or getattr(config, "name_or_path", None) or type(model).__name__,
+                     "details": {}, "missing": {}, "failed": {}}
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
+    try:
+        progress = tqdm(names, desc="benchmarks", disable=not embedder.show_progress)
+        for name in progress:
+            progress.set_postfix_str(name)
+            record = _evaluate_one(name, data_root, embedder, results)
+            if record is not None:
+                results["details"][name] = record
+    finally:
+        if was_training:
+            model.train()
+    _summarise(results)
+    return results
+
+
+def _evaluate_one(name: str, data_root: str, embedder: CLIPEmbedder, results: dict) -> dict | None:
+    benchmark = BENCHMARKS[name]
+    try:
+        data = load_benchmark(name, data_root)
+        subsets, score = benchmark.summarise(score_benchmark(data, embedder))
+    except MissingData as missing:
+        logger.warning("%s: data missing. %s", name, missing)
+        results["missing"][name] = str(missing)
+        return None
+    except Exception as error:  # noqa: BLE001 - one broken benchmark must not end a long evaluation
+        logger.exception("%s failed", name)
+        results["failed"][name] = f"{type(error).__name__}: {error}"
+        return None
+    if data.missing:
+        # Partial data: its subsets are shown, but a headline over part of a benchmark would mislead.
+        score = None
+        results["missing"][name] = "partial; " + str(benchmark.missing(data_root, data.missing))
+    items = (len(data.text_choices) + len(data.image_choices) + len(data.pairs)
+             + sum(len(g.images) for g in data.retrieval.values()) + sum(len(t.labels) for t in data.zeroshot.values()))
+    logger.info("%s: %s (%d items)", name, "n/a" if score is None else f"{score:.2f}", items)
+    return {"title": benchmark.title, "family": benchmark.family, "suite": benchmark.suite, "score": score,
+            "subsets": subsets, "items": items, "notes": list(data.notes)}
+
+
+def summarise_suite(details: dict, suite: str) -> tuple[dict[str, float], dict[str, dict[str, int]]]:
+    """``(summary, coverage)`` of one suite from the per-benchmark records."""
+    records = [r for r in details.values() if r["suite"] == suite]
+    comp = [r["score"] for r in records if r["family"] == "comp" and r["score"] is not None]
+    zs = [r["score"] for r in records if r["family"] == "zs" and r["score"] is not None]
+    retrieval = [r["subsets"] for r in records if r["family"] == "retrieval" and r["subsets"]]
+    summary = {}
+    if comp:
+        summary["comp"] = mean(comp)
+    if zs:
+        summary["zs"] = mean(zs)
+    if retrieval:
+        summary.update({recall: mean(sets[recall] for sets in retrieval) for recall in RECALLS})
+    coverage = {family: {"evaluated": count, "of": family_size(suite, family)}
+                for family, count in (("comp", len(comp)), ("zs", len(zs)), ("retrieval", len(retrieval)))}
+    return summary, coverage
+
+
+def _summarise(results: dict) -> None:
+    details = results["details"]
+    published = {name: r for name, r in details.items() if r["suite"] == "published"}
+    results["summary"], results["coverage"] = summarise_suite(details, "published")
+    results["benchmarks"] = {r["title"]: r["score"] for r in published.values()
+                             if r["family"] == "comp" and r["score"] is not None}
+    results["zeroshot"] = {name: r["score"] for name, r in published.items()
+                           if r["family"] == "zs" and r["score"] is not None}
+    results["retrieval"] = {name: r["subsets"] for name, r in published.items() if r["family"] == "retrieval"}
+    if any(r["suite"] == "synthetic" for r in details.values()):
+        summary, coverage = summarise_suite(details, "synthetic")
+        results["synthetic"] = {"summary": summary, "coverage": coverage}
+
+
+def flat_scores(results: dict) -> dict[str, float]:
+    """One level of ``{name: percent}`` for logging: the summary columns (the synthetic suite's under
+    ``synthetic/``), each benchmark's score under its name and its subsets under ``<name>/<subset>``."""
+    flat = dict(results["summary"])
+    flat.update({f"synthetic/{key}": value for key, value in results.get("synthetic", {}).get("summary", {}).items()})
+    for name, record in results["details"].items():
+        if record["score"] is not None:
+            flat[name] = record["score"]
+        flat.update({f"{name}/{subset}": value for subset, value in record["subsets"].items()})
+    return flat

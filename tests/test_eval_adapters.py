@@ -1,0 +1,153 @@
+"""Every adapter reads its published layout (written here, tiny) and gets the hand-computed score."""
+
+import datasets
+import pytest
+from eval_benchmark_files import (VALSE_FOLDERS, winoground_examples, write_aro, write_cifar10, write_coco_retrieval,
+                                  write_crepe, write_eqben, write_imagecode, write_spec, write_sugarcrepe,
+                                  write_svo_probes, write_valse, write_vl_checklist, write_whatsup, write_winoground)
+from eval_fixtures import ColourCLIP, ColourProcessor
+
+from fsc_clip_hf.evaluation.adapters.vl_checklist import image_folder, subset_of
+from fsc_clip_hf.evaluation.adapters.word_order import normalise_caption, order_test_options
+from fsc_clip_hf.evaluation.suite import evaluate_model
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+
+
+def run(root, name):
+    results = evaluate_model(ColourCLIP(), ColourProcessor(), name, str(root), batch_size=4, show_progress=False)
+    assert not results["failed"], results["failed"]
+    return results
+
+
+def check(results, name, score, subsets=None):
+    record = results["details"][name]
+    assert name not in results["missing"]
+    assert record["score"] == pytest.approx(score)
+    if subsets is not None:
+        assert record["subsets"] == pytest.approx(subsets)
+    return record
+
+
+def test_sugarcrepe_averages_its_three_categories(tmp_path):
+    score = write_sugarcrepe(tmp_path)
+    record = check(run(tmp_path, "sugarcrepe"), "sugarcrepe", score)
+    assert record["subsets"]["replace_obj"] == pytest.approx(100) and record["items"] == 8
+
+
+def test_aro_crops_vg_and_scrambles_order_captions(tmp_path):
+    score, subsets = write_aro(tmp_path)
+    record = check(run(tmp_path, "aro"), "aro", score, subsets)
+    assert record["items"] == 4 + 28 + 4  # relations, attributes, 2 x 2 order captions
+
+
+def test_word_order_perturbations_keep_the_words_and_repeat():
+    caption = "A young man riding a red bike down the busy street."
+    options = order_test_options([caption], seed=3)[0]
+    assert options == order_test_options([caption], seed=3)[0]
+    assert options[0] == normalise_caption(caption) == "a young man riding a red bike down the busy street"
+    assert len(options) == 5 and len(set(options)) > 1
+    assert all(sorted(option.split()) == sorted(options[0].split()) for option in options)
+
+
+def test_crepe_pools_complexities_per_negative_type(tmp_path):
+    score, subsets = write_crepe(tmp_path)
+    record = check(run(tmp_path, "crepe"), "crepe", score, subsets)
+    assert record["notes"] == ["1 rows skipped: their Visual Genome image is not in visual_genome/"]
+
+
+def test_eqben_averages_group_scores_over_sources(tmp_path):
+    score = write_eqben(tmp_path)
+    record = check(run(tmp_path, "eqben"), "eqben", score)
+    assert record["subsets"]["eqbenkubric_cnt/group"] == 0 and record["subsets"]["eqbenyoucook2/group"] == 100
+
+
+def test_imagecode_pools_static_and_video(tmp_path):
+    score, subsets = write_imagecode(tmp_path)
+    check(run(tmp_path, "imagecode"), "imagecode", score, subsets)
+
+
+def test_svo_probes_skips_rows_without_images(tmp_path):
+    score, subsets = write_svo_probes(tmp_path)
+    record = check(run(tmp_path, "svo_probes"), "svo_probes", score, subsets)
+    assert record["notes"] == ["1 of 4 rows skipped: an image is not in svo_probes/images/"]
+
+
+def test_valse_averages_instruments_of_validated_items(tmp_path):
+    score = write_valse(tmp_path)
+    record = check(run(tmp_path, "valse"), "valse", score)
+    assert record["items"] == 11  # the not-validated half is left out
+
+
+def test_valse_with_a_piece_missing_scores_the_rest_without_a_headline(tmp_path):
+    write_valse(tmp_path, pieces=[piece for piece in VALSE_FOLDERS if piece != "foil-it"])
+    results = run(tmp_path, "valse")
+    assert results["details"]["valse"]["score"] is None and "foil-it" not in results["details"]["valse"]["subsets"]
+    assert results["missing"]["valse"].startswith("partial; VALSE: missing") and "foil-it.json" in results["missing"]["valse"]
+    assert results["coverage"]["comp"] == {"evaluated": 0, "of": 11}
+
+
+def test_vl_checklist_subsets_follow_the_data_paths(tmp_path):
+    score, subsets = write_vl_checklist(tmp_path)
+    record = check(run(tmp_path, "vl_checklist"), "vl_checklist", score, subsets)
+    assert record["notes"] == ["1 items skipped: their image file is absent"]
+    assert subset_of("Object/Location/hake_location/hake_obj_margin.json") == "Object_Location_margin"
+    assert subset_of("Attribute/vg/spatial.json") == "Relation_spatial"
+    assert image_folder("Object/Location/hake_location/hake_obj_margin.json") == "hake"
+
+
+def test_whatsup(tmp_path):
+    score, subsets = write_whatsup(tmp_path)
+    check(run(tmp_path, "whatsup"), "whatsup", score, subsets)
+
+
+def test_winoground_from_the_dataset_files(tmp_path):
+    score, subsets = write_winoground(tmp_path)
+    check(run(tmp_path, "winoground"), "winoground", score, subsets)
+
+
+def test_winoground_from_a_datasets_save(tmp_path):
+    rows = winoground_examples(tmp_path / "source")
+    images = {name: str(tmp_path / "source" / "images" / f"{name}.png") for name in ("r", "b", "p")}
+    dataset = datasets.Dataset.from_dict(
+        {"image_0": [images[r["image_0"]] for r in rows], "image_1": [images[r["image_1"]] for r in rows],
+         "caption_0": [r["caption_0"] for r in rows], "caption_1": [r["caption_1"] for r in rows]},
+        features=datasets.Features({"image_0": datasets.Image(), "image_1": datasets.Image(),
+                                    "caption_0": datasets.Value("string"), "caption_1": datasets.Value("string")}))
+    datasets.DatasetDict({"test": dataset}).save_to_disk(str(tmp_path / "data" / "winoground"))
+    results = run(tmp_path / "data", "winoground")
+    check(results, "winoground", 100 / 3, {"text": 200 / 3, "image": 100 / 3, "group": 100 / 3})
+
+
+def test_winoground_offline_without_files_is_missing(tmp_path):
+    results = run(tmp_path, "winoground")
+    assert "winoground" not in results["details"]
+    assert "huggingface.co/datasets/facebook/winoground" in results["missing"]["winoground"]
+
+
+def test_spec_scores_both_directions(tmp_path):
+    score = write_spec(tmp_path)
+    record = check(run(tmp_path, "spec"), "spec", score)
+    assert record["subsets"]["count/i2t"] == 0 and record["subsets"]["count/t2i"] == 100
+
+
+def test_zeroshot_task_from_webdataset_shards(tmp_path):
+    score, subsets = write_cifar10(tmp_path)
+    results = run(tmp_path, "cifar10")
+    check(results, "cifar10", score, subsets)
+    assert results["zeroshot"] == {"cifar10": pytest.approx(score)}
+    assert results["summary"]["zs"] == pytest.approx(score)
+    assert results["coverage"]["zs"] == {"evaluated": 1, "of": 21}
+
+
+def test_retrieval_from_webdataset_shards(tmp_path):
+    recalls = write_coco_retrieval(tmp_path)
+    results = run(tmp_path, "retrieval")
+    assert results["retrieval"]["coco"] == pytest.approx(recalls)
+    assert results["summary"]["i2t_r1"] == pytest.approx(100) and results["summary"]["t2i_r1"] == pytest.approx(80)
+    assert "wds_flickr30k" in results["missing"]["flickr30k"]
+    assert results["coverage"]["retrieval"] == {"evaluated": 1, "of": 2}

@@ -1,0 +1,47 @@
+"""The metric modules load by local path with the Hub switched off, and compute hand-checked values."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from fsc_clip_hf.evaluation.metrics import METRIC_NAMES, load_metric, metric_path
+
+
+def test_modules_load_offline_from_their_local_path():
+    # A fresh interpreter with both offline switches: nothing may be fetched.
+    code = (
+        "import evaluate, sys\n"
+        f"for path in {[metric_path(name) for name in METRIC_NAMES]!r}:\n"
+        "    module = evaluate.load(path, keep_in_memory=True)\n"
+        "    print(type(module).__name__)\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["MultipleChoiceAccuracy", "GroupScores", "RetrievalRecall", "ZeroshotAccuracy"]
+
+
+def test_multiple_choice_counts_ties_as_wrong():
+    metric = load_metric("multiple_choice_accuracy")
+    result = metric.compute(predictions=[[0.3, 0.1], [0.2, 0.2], [0.1, 0.5, 0.4], [0.9, 0.1, 0.95]],
+                            references=[0, 1, 1, 0])
+    assert result["accuracy"] == pytest.approx(0.5)  # right, tie, right, wrong
+
+
+def test_group_scores():
+    metric = load_metric("group_scores")
+    # rows: [s(c0,i0), s(c0,i1), s(c1,i0), s(c1,i1)]
+    result = metric.compute(predictions=[[0.9, 0.1, 0.2, 0.8],    # all right
+                                         [0.9, 0.95, 0.1, 0.99],  # text right, c0 prefers i1: image wrong
+                                         [0.5, 0.5, 0.5, 0.5]])   # ties: all wrong
+    assert result == pytest.approx({"text": 2 / 3, "image": 1 / 3, "group": 1 / 3})
+
+
+def test_retrieval_recall_and_zeroshot_accuracy():
+    recall = load_metric("retrieval_recall").compute(predictions=[[2, 0, 1], [1, 2, 0]], references=[[0], [2, 3]],
+                                                     k_values=[1, 2, 3])
+    assert recall == pytest.approx({"recall@1": 0.0, "recall@2": 1.0, "recall@3": 1.0})
+    accuracy = load_metric("zeroshot_accuracy").compute(predictions=[[3, 1, 0], [0, 2, 1], [4, 3, 2, 1, 0, 5]],
+                                                        references=[1, 0, 5])
+    assert accuracy == pytest.approx({"top1": 1 / 3, "top5": 2 / 3})

@@ -1,0 +1,119 @@
+"""Running a suite: summaries in the seed's terms, the report files, missing data, the trainer API and
+the command line."""
+
+import json
+
+import pytest
+from eval_benchmark_files import write_cifar10, write_coco_retrieval, write_sugarcrepe, write_whatsup
+from eval_fixtures import ColourCLIP, ColourProcessor, write_synthetic_eval
+
+from fsc_clip_hf.evaluation import check_benchmarks, evaluate_model, run_benchmarks, write_report
+from fsc_clip_hf.evaluation.adapters import resolve_benchmarks
+from fsc_clip_hf.model_card import build_model_card
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+
+
+@pytest.fixture
+def data_root(tmp_path):
+    root = tmp_path / "data"
+    expected = {"sugarcrepe": write_sugarcrepe(root), "whatsup": write_whatsup(root)[0], "cifar10": write_cifar10(root)[0],
+                "coco": write_coco_retrieval(root)}
+    return root, expected
+
+
+def test_groups_expand_and_unknown_names_fail():
+    assert len(resolve_benchmarks("comp")) == 11 and len(resolve_benchmarks("zs")) == 21
+    assert resolve_benchmarks("sugarcrepe,comp")[0] == "sugarcrepe" and len(resolve_benchmarks("all")) == 34
+    with pytest.raises(ValueError, match="nosuch"):
+        resolve_benchmarks("sugarcrepe,nosuch")
+
+
+def test_summary_in_the_seeds_terms_with_its_coverage(data_root):
+    root, expected = data_root
+    model = ColourCLIP()
+    results = evaluate_model(model, ColourProcessor(), "sugarcrepe,whatsup,aro,cifar10,retrieval", str(root),
+                             show_progress=False)
+    # SugarCrepe and What'sUp share COCO val2017: 8 + 3 more images, each embedded once.
+    assert model.images_embedded == 8 + 3 + 3 + 3  # + What'sUp's own, CIFAR's, COCO retrieval's
+    assert results["summary"]["comp"] == pytest.approx((expected["sugarcrepe"] + expected["whatsup"]) / 2)
+    assert results["summary"]["zs"] == pytest.approx(expected["cifar10"])
+    assert results["summary"]["i2t_r1"] == pytest.approx(100) and results["summary"]["t2i_r10"] == pytest.approx(100)
+    assert results["coverage"] == {"comp": {"evaluated": 2, "of": 11}, "zs": {"evaluated": 1, "of": 21},
+                                   "retrieval": {"evaluated": 1, "of": 2}}
+    assert results["benchmarks"] == {"SugarCrepe": pytest.approx(expected["sugarcrepe"]),
+                                     "What'sUp": pytest.approx(expected["whatsup"])}
+    assert set(results["missing"]) == {"aro", "flickr30k"}
+    assert "vgr_vga_images.zip" in results["missing"]["aro"] and str(root / "aro") in results["missing"]["aro"]
+
+
+def test_a_broken_benchmark_is_reported_and_the_others_still_run(data_root):
+    root, expected = data_root
+    (root / "coco" / "val2017" / "000000000000.jpg").write_bytes(b"broken")
+    results = evaluate_model(ColourCLIP(), ColourProcessor(), "sugarcrepe,cifar10", str(root), show_progress=False)
+    assert "000000000000.jpg" in results["failed"]["sugarcrepe"]
+    assert results["details"]["cifar10"]["score"] == pytest.approx(expected["cifar10"])
+
+
+def test_report_files(data_root, tmp_path):
+    root, expected = data_root
+    results = evaluate_model(ColourCLIP(), ColourProcessor(), "sugarcrepe,cifar10,coco,winoground", str(root),
+                             model_name="colour-clip", show_progress=False)
+    paths = write_report(results, str(tmp_path / "report"))
+    assert json.loads(open(paths["results.json"]).read())["details"]["sugarcrepe"]["subsets"]["swap_att"] == 0
+    markdown = open(paths["results.md"]).read()
+    lines = markdown.splitlines()
+    assert lines[2:4] == ["| recipe | Comp | ZS | I2T Ret | T2I Ret |", "|---|---|---|---|---|"]
+    assert lines[4] == "| **colour-clip** | 58.3 | 66.7 | 100.0 | 80.0 |"
+    assert "| coco_b32 (published) | 54.2 | 55.7 | 66.3 | 58.3 |" in lines
+    assert "Comp over 1 of 11 benchmarks, ZS over 1 of 21 tasks, Ret over 1 of 2 sets" in markdown
+    assert "| coco_b32 (published) | 85.1 | 42.2 | 29.8 |" in markdown and "| SugarCrepe | swap_att | 0.0 |" in markdown
+    assert "## Missing data" in markdown and "- `winoground`:" in markdown
+    with open(paths["comp_vs_zs.png"], "rb") as handle:
+        assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+    # The results feed the model card unchanged.
+    card = build_model_card(None, results, "openai/clip-vit-base-patch32", [], lora=False)
+    assert "SugarCrepe" in str(card)
+
+
+def test_trainer_api_logs_flat_scores_and_checks_data_before_training(tmp_path):
+    eval_dir = write_synthetic_eval(tmp_path / "world" / "eval")
+    scores = run_benchmarks(ColourCLIP(), ColourProcessor(), "synthetic", str(tmp_path / "world"))
+    # Hand-computed: comp mean(swap_att 50 [one tie], replace_att 100); zs 50 (the blue image is
+    # labelled green); i2t 100; t2i 2/3 ("red blue red" finds the red image).
+    assert scores["synthetic/comp"] == pytest.approx(75.0) and scores["synthetic/comp/swap_att"] == pytest.approx(50)
+    assert scores["synthetic/zs"] == pytest.approx(50.0) and scores["synthetic/zs/colour"] == pytest.approx(50)
+    assert scores["synthetic/i2t_r1"] == pytest.approx(100.0) and scores["synthetic/t2i_r1"] == pytest.approx(200 / 3)
+    assert "comp" not in scores  # the synthetic suite never fills the published columns
+    assert check_benchmarks("synthetic", eval_dir) == ["synthetic/comp", "synthetic/zs", "synthetic/retrieval"]
+    with pytest.raises(ValueError, match="eval_benchmarks.*nosuch"):
+        check_benchmarks("synthetic,nosuch", eval_dir)
+    with pytest.raises(ValueError, match="eval_benchmarks.*needs eval_data_root"):
+        check_benchmarks("synthetic", None)
+    with pytest.raises(ValueError, match=r"(?s)eval_benchmarks: no data for \['sugarcrepe'\].*sugar-crepe"):
+        check_benchmarks("synthetic,sugarcrepe", eval_dir)
+
+
+@pytest.mark.slow
+def test_command_line_on_the_synthetic_world(tmp_path):
+    from transformers import CLIPModel, CLIPProcessor
+
+    from fsc_clip_hf.data.synthetic import load_synthetic_world, write_synthetic_world
+    from fsc_clip_hf.evaluation.cli import main
+    from fsc_clip_hf.modeling import tiny_clip_config
+
+    world = load_synthetic_world(write_synthetic_world(str(tmp_path / "world"), num_train=4, num_test=6, image_size=32))
+    config = tiny_clip_config(vocab_size=world.vocab_size, eos_token_id=world.eos_token_id,
+                              bos_token_id=world.bos_token_id, pad_token_id=world.pad_token_id)
+    CLIPModel(config).save_pretrained(tmp_path / "model")
+    CLIPProcessor.from_pretrained(world.processor_dir).save_pretrained(tmp_path / "model")
+    results = main(["--model_name_or_path", str(tmp_path / "model"), "--benchmarks", "synthetic,winoground",
+                    "--data_root", world.root, "--output_dir", str(tmp_path / "out"), "--num_workers", "0",
+                    "--no_progress"])
+    assert 0 <= results["synthetic"]["summary"]["comp"] <= 100 and "t2i_r1" in results["synthetic"]["summary"]
+    assert set(results["missing"]) == {"winoground"}
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["comp_vs_zs.png", "results.json", "results.md"]
