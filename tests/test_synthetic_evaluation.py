@@ -3,6 +3,7 @@
 import json
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -15,7 +16,7 @@ class ColourProcessor:
 
     def __call__(self, images=None, text=None, **kwargs):
         if images is not None:
-            means = [torch.tensor(image.getdata(), dtype=torch.float).mean(0) for image in images]
+            means = [torch.from_numpy(np.asarray(image, dtype=np.float32)).reshape(-1, 3).mean(0) for image in images]
             return {"pixel_values": torch.stack([torch.stack([m[0], m[2]]) for m in means])}
         counts = [[t.split().count("red") + 1e-3, t.split().count("blue") + 2e-3] for t in text]
         return {"input_ids": torch.tensor(counts)}

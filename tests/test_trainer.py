@@ -75,9 +75,14 @@ def test_eval_benchmarks_are_evaluated_and_logged_during_training(world, tmp_pat
     assert all(0 <= entry["eval_synthetic/zs"] <= 100 for entry in evaluations)
 
 
-def test_unknown_eval_benchmark_fails_before_training(world, tmp_path):
-    with pytest.raises(ValueError, match="eval_benchmarks.*sugarcrepe"):
-        train(world, tmp_path, "--max_steps", "1", "--eval_benchmarks", "synthetic,sugarcrepe")
+def test_unknown_or_missing_eval_benchmark_fails_before_training(world, tmp_path):
+    eval_dir = str(Path(world["shards"]).parent / "eval")
+    with pytest.raises(ValueError, match="eval_benchmarks.*nosuchbench"):
+        train(world, tmp_path, "--max_steps", "1", "--eval_benchmarks", "synthetic,nosuchbench",
+              "--eval_data_root", eval_dir)
+    with pytest.raises(ValueError, match=r"eval_benchmarks: no data for \['sugarcrepe'\]"):
+        train(world, tmp_path, "--max_steps", "1", "--eval_benchmarks", "synthetic,sugarcrepe",
+              "--eval_data_root", eval_dir)
 
 
 def test_weight_decay_skips_biases_norms_embeddings_and_the_logit_scale(world, tmp_path):
