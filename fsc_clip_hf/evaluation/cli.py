@@ -57,16 +57,22 @@ def main(argv: list[str] | None = None) -> dict:
     device = torch.device(args.device) if args.device else state.device
     model = CLIPModel.from_pretrained(args.model_name_or_path, dtype=DTYPES[args.dtype]).to(device)
     processor = AutoProcessor.from_pretrained(args.processor_name_or_path or args.model_name_or_path)
+    logger.info("evaluating %s (%s, %s, %d process(es)) on %s from %s", args.model_name_or_path, args.dtype, device,
+                state.num_processes, args.benchmarks, os.path.abspath(args.data_root))
     results = evaluate_model(model, processor, args.benchmarks, args.data_root,
                              model_name=args.model_name or args.model_name_or_path, batch_size=args.batch_size,
                              num_workers=args.num_workers, device=device, show_progress=not args.no_progress)
     if state.is_main_process:
         paths = write_report(results, args.output_dir)
-        summary = results["summary"]
-        print(" | ".join(f"{key} {summary[key]:.1f}" for key in ("comp", "zs", "i2t_r1", "t2i_r1") if key in summary)
-              or "no published benchmark evaluated")
+        print(_summary_line(results["summary"]) or "no published benchmark evaluated")
         print(coverage_line(results["coverage"]))
+        if "synthetic" in results:
+            print("synthetic world: " + _summary_line(results["synthetic"]["summary"]))
         for name, message in results["missing"].items():
             print(f"missing {name}: {message}")
         print("report: " + ", ".join(paths.values()))
     return results
+
+
+def _summary_line(summary: dict) -> str:
+    return " | ".join(f"{key} {summary[key]:.1f}" for key in ("comp", "zs", "i2t_r1", "t2i_r1") if key in summary)

@@ -133,7 +133,8 @@ def plot_comp_vs_zs(results: dict, path: str) -> None:
     ax.set_title("Compositionality vs. zero-shot accuracy")
     ax.grid(alpha=0.3)
     ax.margins(0.15)
-    ax.legend(fontsize=7, loc="best")
+    # Below the axes: inside, it would hide whichever published point sits in its corner.
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12))
     if panels == 2:
         ax = axes[0][1]
         ax.scatter(synthetic["zs"], synthetic["comp"], marker="*", s=220, color="tab:red")
@@ -145,5 +146,5 @@ def plot_comp_vs_zs(results: dict, path: str) -> None:
         ax.grid(alpha=0.3)
         ax.margins(0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=130)
+    fig.savefig(path, dpi=130, bbox_inches="tight")
     plt.close(fig)

@@ -107,7 +107,13 @@ def _evaluate_one(name: str, data_root: str, embedder: CLIPEmbedder, results: di
         results["missing"][name] = "partial; " + str(benchmark.missing(data_root, data.missing))
     items = (len(data.text_choices) + len(data.image_choices) + len(data.pairs)
              + sum(len(g.images) for g in data.retrieval.values()) + sum(len(t.labels) for t in data.zeroshot.values()))
-    logger.info("%s: %s (%d items)", name, "n/a" if score is None else f"{score:.2f}", items)
+    if score is not None:
+        shown = f"{score:.2f}"
+    elif benchmark.family == "retrieval" and not data.missing:  # no headline: its two R@1 are the columns
+        shown = ", ".join(f"{recall} {subsets[recall]:.2f}" for recall in ("i2t_r1", "t2i_r1"))
+    else:
+        shown = "n/a"
+    logger.info("%s: %s (%d items)", name, shown, items)
     return {"title": benchmark.title, "family": benchmark.family, "suite": benchmark.suite, "score": score,
             "subsets": subsets, "items": items, "notes": list(data.notes)}
 
