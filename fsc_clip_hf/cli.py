@@ -11,9 +11,12 @@ from .configs import parse_args
 
 def setup_logging(args) -> None:
     level = args.get_process_log_level()
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S", level=level)
+    # transformers' "passive" default keeps its own logs at WARNING; ours say what was loaded, from where
+    # and with which options, so the main process shows them unless a log_level is chosen.
+    ours = logging.INFO if args.log_level == "passive" and args.should_log else level
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S", level=ours)
     transformers.utils.logging.set_verbosity(level)
-    logging.getLogger("fsc_clip_hf").setLevel(level)
+    logging.getLogger("fsc_clip_hf").setLevel(ours)
 
 
 def train_main(argv: list[str] | None = None) -> None:
