@@ -6,7 +6,8 @@
 3. fine-tune it with each objective of `demo_variants` (default: the recipe's own) through the same
    pipeline as the published recipes, each into `output_dir/<variant>/final`;
 4. evaluate the pretrained model and every fine-tuned one on the synthetic compositional,
-   zero-shot and retrieval tasks and print the table (also `output_dir/demo_results.{json,md}`).
+   zero-shot and retrieval tasks and print the table (also `output_dir/demo_results.{json,md,png}`),
+   with each model's full report in `output_dir/eval/<model>/results.{json,md}` and `comp_vs_zs.png`.
 """
 
 from __future__ import annotations

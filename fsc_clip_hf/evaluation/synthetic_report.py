@@ -17,6 +17,7 @@ import os
 
 from transformers import CLIPModel, CLIPProcessor
 
+from .report import write_report
 from .suite import evaluate_model
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,11 @@ HEADERS = {"comp": "Comp", "zs": "ZS", "i2t_r1": "I2T R@1", "t2i_r1": "T2I R@1"}
 def evaluate_synthetic(model: CLIPModel, processor: CLIPProcessor, eval_dir: str) -> dict:
     """Scores of one model: ``{"summary": {comp, zs, i2t_r1, t2i_r1}, "subsets": {"comp/<subset>",
     "zs/<task>"}}`` in percent."""
-    results = evaluate_model(model, processor, "synthetic", eval_dir, show_progress=False)
+    return synthetic_scores(evaluate_model(model, processor, "synthetic", eval_dir, show_progress=False))
+
+
+def synthetic_scores(results: dict) -> dict:
+    """The demo's view of :func:`~fsc_clip_hf.evaluation.suite.evaluate_model`'s results on ``synthetic``."""
     if results["missing"] or results["failed"]:
         raise RuntimeError(f"synthetic evaluation incomplete: {results['missing'] or results['failed']}")
     summary = results["synthetic"]["summary"]
@@ -38,11 +43,15 @@ def evaluate_synthetic(model: CLIPModel, processor: CLIPProcessor, eval_dir: str
 
 
 def evaluate_checkpoints(checkpoints: dict[str, str], eval_dir: str, output_dir: str) -> dict:
-    """Evaluate each named checkpoint folder; print and write `demo_results.{json,md,png}`."""
+    """Evaluate each named checkpoint folder; write each one's full report (``eval/<name>/results.*``,
+    as ``recipes/eval.py`` does), then print and write the side-by-side `demo_results.{json,md,png}`."""
     results = {}
     for name, path in checkpoints.items():
         logger.info("evaluating %s (%s) on the synthetic test sets", name, path)
-        results[name] = evaluate_synthetic(CLIPModel.from_pretrained(path), CLIPProcessor.from_pretrained(path), eval_dir)
+        full = evaluate_model(CLIPModel.from_pretrained(path), CLIPProcessor.from_pretrained(path), "synthetic",
+                              eval_dir, model_name=name, show_progress=False)
+        write_report(full, os.path.join(output_dir, "eval", name))
+        results[name] = synthetic_scores(full)
     table = markdown_table(results)
     print("\n" + table)
     os.makedirs(output_dir, exist_ok=True)
