@@ -88,7 +88,7 @@ def build_eval_results(results: Mapping[str, Any] | None) -> list[EvalResult]:
             )
         )
 
-    summary = results.get("summary") or {}
+    summary = reported_summary(results)
     add("comp", "fsc-clip-compositionality-suite", "Compositionality benchmarks (mean)", "accuracy", "Comp",
         summary.get("comp"))
     add("zs", "fsc-clip-zeroshot-suite", "Zero-shot classification tasks (mean)", "accuracy", "ZS",
@@ -104,6 +104,30 @@ def build_eval_results(results: Mapping[str, Any] | None) -> list[EvalResult]:
         for key, label in RETRIEVAL_COLUMNS.items():
             add("retrieval", _slug(name), name, f"recall@{key.split('_r')[1]}", label, metrics.get(key))
     return entries
+
+
+# Which family of benchmarks each summary column averages over (the keys of a results' "coverage").
+_SUMMARY_FAMILIES = {"comp": "comp", "zs": "zs", "i2t_r1": "retrieval", "t2i_r1": "retrieval"}
+
+
+def reported_summary(results: Mapping[str, Any]) -> dict[str, float]:
+    """The summary columns a card may report: with a ``coverage`` (as the evaluation suite writes it),
+    only those averaged over their whole family. Comp over 9 of the 11 benchmarks is not the paper's
+    Comp, and a card is read beside the published figures."""
+    summary = results.get("summary") or {}
+    coverage = results.get("coverage")
+    if coverage is None:
+        return dict(summary)
+    return {key: value for key, value in summary.items() if key in _SUMMARY_FAMILIES
+            and coverage.get(_SUMMARY_FAMILIES[key], {}).get("evaluated") == coverage.get(_SUMMARY_FAMILIES[key], {}).get("of")}
+
+
+def partial_columns(results: Mapping[str, Any]) -> list[str]:
+    """The summary columns left out of a card for partial coverage, e.g. ``"Comp (9 of 11)"``."""
+    summary, shown = results.get("summary") or {}, reported_summary(results)
+    coverage = results.get("coverage") or {}
+    return [f"{SUMMARY_COLUMNS[key]} ({coverage[_SUMMARY_FAMILIES[key]]['evaluated']} of "
+            f"{coverage[_SUMMARY_FAMILIES[key]]['of']})" for key in SUMMARY_COLUMNS if key in summary and key not in shown]
 
 
 def build_model_card(
@@ -175,11 +199,14 @@ def _template() -> jinja2.Template:
 
 def _result_tables(results: Mapping[str, Any]) -> dict[str, Any]:
     """Formatted cells for the evaluation tables of the template."""
-    summary = results.get("summary") or {}
+    summary = reported_summary(results)
     retrieval = results.get("retrieval") or {}
     columns = [key for key in RETRIEVAL_COLUMNS if any(key in metrics for metrics in retrieval.values())]
     return {
         "summary": {label: _cell(summary.get(key)) for key, label in SUMMARY_COLUMNS.items()} if summary else {},
+        "partial": partial_columns(results),
+        "synthetic": {label: _cell(value) for key, label in SUMMARY_COLUMNS.items()
+                      if (value := (results.get("synthetic") or {}).get("summary", {}).get(key)) is not None},
         "benchmarks": {name: _cell(value) for name, value in (results.get("benchmarks") or {}).items()},
         "zeroshot": {name: _cell(value) for name, value in (results.get("zeroshot") or {}).items()},
         "retrieval": {

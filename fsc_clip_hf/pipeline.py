@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import math
 import os
+import tempfile
 
 from transformers import CLIPProcessor
 
 from .data import DataEpochCallback, FSCCollator, load_image_text_dataset
 from .data.sources import HUB_WEBDATASETS
-from .evaluation.benchmarks import check_benchmarks
+from .evaluation.benchmarks import check_benchmarks, evaluate_benchmarks
+from .evaluation.report import write_report
 from .hub import release_from_trainer
 from .lora import apply_lora
 from .modeling import FSCCLIPModel
@@ -119,22 +121,36 @@ def final_dir(args: FSCTrainingArguments) -> str:
     return os.path.join(args.output_dir, "final")
 
 
-def save_final(trainer: FSCTrainer, results: dict | None = None, result_files=()) -> str | None:
-    """Write `output_dir/final` (plain CLIP weights with adapters merged, processor, model card, results,
+def save_final(trainer: FSCTrainer) -> str | None:
+    """Write `output_dir/final` (plain CLIP weights with adapters merged, processor, model card, recipe,
     LoRA adapter in `adapter/`) and push it when `push_to_hub` is set. The same folder is what goes to
-    the Hub: checkpoints and `training_args.bin` stay out of it."""
+    the Hub: checkpoints and `training_args.bin` stay out of it.
+
+    With `eval_benchmarks`, the final model is evaluated on them first: the card reports the results,
+    `results.json` holds them all and `eval/` the report's table and plot. Every process must call this.
+    """
     args = trainer.args
     recipe = {key: getattr(args, key) for key in RECIPE_KEYS}
     hub_dataset = HUB_WEBDATASETS.get(args.train_data)
-    folder = release_from_trainer(
-        trainer,
-        base_model=args.model_name_or_path,
-        datasets=[hub_dataset[0]] if hub_dataset else [],
-        recipe=recipe,
-        results=results,
-        result_files=result_files,
-        release_dir=final_dir(args),
-    )
+    results, report_files = None, []
+    with tempfile.TemporaryDirectory() as report_dir:
+        if args.eval_benchmarks:
+            logger.info("evaluating the final model on %s", args.eval_benchmarks)
+            results = evaluate_benchmarks(trainer.accelerator.unwrap_model(trainer.model), trainer.processing_class,
+                                          args.eval_benchmarks, args.eval_data_root,
+                                          model_name=args.hub_model_id or os.path.basename(os.path.abspath(args.output_dir)))
+            if trainer.is_world_process_zero():
+                paths = write_report(results, report_dir)
+                report_files = [paths["results.md"], paths["comp_vs_zs.png"]]  # results.json goes to the root
+        folder = release_from_trainer(
+            trainer,
+            base_model=args.model_name_or_path,
+            datasets=[hub_dataset[0]] if hub_dataset else [],
+            recipe=recipe,
+            results=results,
+            result_files=report_files,
+            release_dir=final_dir(args),
+        )
     if folder is not None:
         logger.info("final checkpoint: %s", folder)
     return None if folder is None else str(folder)

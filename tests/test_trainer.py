@@ -1,5 +1,6 @@
 """FSCTrainer end to end on a tiny synthetic world: terms logged, LoRA, resume, two-process equivalence."""
 
+import json
 import math
 import os
 import subprocess
@@ -73,6 +74,14 @@ def test_eval_benchmarks_are_evaluated_and_logged_during_training(world, tmp_pat
     evaluations = [entry for entry in trainer.state.log_history if "eval_synthetic/comp" in entry]
     assert [entry["step"] for entry in evaluations] == [1, 2]
     assert all(0 <= entry["eval_synthetic/zs"] <= 100 for entry in evaluations)
+
+    # The final model is evaluated once more, and the release carries the results and the report.
+    folder = Path(save_final(trainer))
+    results = json.loads((folder / "results.json").read_text())
+    assert results["synthetic"]["summary"]["comp"] == pytest.approx(evaluations[-1]["eval_synthetic/comp"])
+    assert {path.name for path in (folder / "eval").iterdir()} == {"results.md", "comp_vs_zs.png"}
+    card = (folder / "README.md").read_text()
+    assert f"| {results['synthetic']['summary']['comp']:.1f} |" in card and "Not evaluated yet" not in card
 
 
 def test_unknown_or_missing_eval_benchmark_fails_before_training(world, tmp_path):

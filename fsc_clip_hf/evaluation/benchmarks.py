@@ -34,12 +34,19 @@ def check_benchmarks(names: str, data_root: str | None) -> list[str]:
     return chosen
 
 
-def run_benchmarks(model, processor, names: str, data_root: str | None, **options) -> dict[str, float]:
-    """Flat ``{"<benchmark>[/<subset>]": percent}`` (plus the summary columns) of the in-memory model.
+def evaluate_benchmarks(model, processor, names: str, data_root: str | None, **options) -> dict:
+    """The full results (:func:`~fsc_clip_hf.evaluation.suite.evaluate_model`'s dict) of the in-memory
+    model on ``names``, checked first as :func:`check_benchmarks` does.
 
-    ``options`` go to :func:`~fsc_clip_hf.evaluation.suite.evaluate_model` (batch_size, num_workers,
-    device, show_progress). Every process of a distributed run must call this: the embedding work is
-    split across them.
+    ``options`` go to ``evaluate_model`` (model_name, batch_size, num_workers, device, show_progress;
+    no progress bars by default). Every process of a distributed run must call this: the embedding
+    work is split across them.
     """
     options.setdefault("show_progress", False)
-    return flat_scores(evaluate_model(model, processor, check_benchmarks(names, data_root), data_root, **options))
+    return evaluate_model(model, processor, check_benchmarks(names, data_root), data_root, **options)
+
+
+def run_benchmarks(model, processor, names: str, data_root: str | None, **options) -> dict[str, float]:
+    """Flat ``{"<benchmark>[/<subset>]": percent}`` (plus the summary columns) of the in-memory model,
+    for logging; arguments as :func:`evaluate_benchmarks`."""
+    return flat_scores(evaluate_benchmarks(model, processor, names, data_root, **options))
