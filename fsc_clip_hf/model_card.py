@@ -114,20 +114,25 @@ def reported_summary(results: Mapping[str, Any]) -> dict[str, float]:
     """The summary columns a card may report: with a ``coverage`` (as the evaluation suite writes it),
     only those averaged over their whole family. Comp over 9 of the 11 benchmarks is not the paper's
     Comp, and a card is read beside the published figures."""
-    summary = results.get("summary") or {}
-    coverage = results.get("coverage")
-    if coverage is None:
-        return dict(summary)
-    return {key: value for key, value in summary.items() if key in _SUMMARY_FAMILIES
-            and coverage.get(_SUMMARY_FAMILIES[key], {}).get("evaluated") == coverage.get(_SUMMARY_FAMILIES[key], {}).get("of")}
+    return {key: value for key, value in (results.get("summary") or {}).items() if _covered(results, key)}
 
 
 def partial_columns(results: Mapping[str, Any]) -> list[str]:
     """The summary columns left out of a card for partial coverage, e.g. ``"Comp (9 of 11)"``."""
-    summary, shown = results.get("summary") or {}, reported_summary(results)
-    coverage = results.get("coverage") or {}
-    return [f"{SUMMARY_COLUMNS[key]} ({coverage[_SUMMARY_FAMILIES[key]]['evaluated']} of "
-            f"{coverage[_SUMMARY_FAMILIES[key]]['of']})" for key in SUMMARY_COLUMNS if key in summary and key not in shown]
+    summary, left_out = results.get("summary") or {}, []
+    for key, label in SUMMARY_COLUMNS.items():
+        if key in summary and not _covered(results, key):
+            family = results["coverage"][_SUMMARY_FAMILIES[key]]
+            left_out.append(f"{label} ({family['evaluated']} of {family['of']})")
+    return left_out
+
+
+def _covered(results: Mapping[str, Any], key: str) -> bool:
+    coverage = results.get("coverage")
+    if coverage is None:  # hand-written results, such as the published ones: taken as they are
+        return True
+    family = coverage.get(_SUMMARY_FAMILIES.get(key), {})
+    return bool(family) and family["evaluated"] == family["of"]
 
 
 def build_model_card(

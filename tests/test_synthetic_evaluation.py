@@ -8,7 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from fsc_clip_hf.evaluation.synthetic_report import evaluate_synthetic, markdown_table, plot_comp_vs_zs
+from fsc_clip_hf.evaluation.suite import evaluate_model
+from fsc_clip_hf.evaluation.synthetic_report import markdown_table, plot_comp_vs_zs, synthetic_scores
 
 
 class ColourProcessor:
@@ -60,7 +61,7 @@ def eval_dir(tmp_path):
 
 
 def test_scores_follow_the_similarities(eval_dir, tmp_path):
-    result = evaluate_synthetic(ColourModel(), ColourProcessor(), eval_dir)
+    result = synthetic_scores(evaluate_model(ColourModel(), ColourProcessor(), "synthetic", eval_dir, show_progress=False))
     assert result["subsets"]["comp/swap_att"] == pytest.approx(50.0)  # one right, one tie
     assert result["subsets"]["comp/replace_att"] == pytest.approx(100.0)
     assert result["summary"]["comp"] == pytest.approx(75.0)  # mean over subsets, not items

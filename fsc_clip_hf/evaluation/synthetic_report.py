@@ -26,14 +26,9 @@ COLUMNS = ("comp", "zs", "i2t_r1", "t2i_r1")
 HEADERS = {"comp": "Comp", "zs": "ZS", "i2t_r1": "I2T R@1", "t2i_r1": "T2I R@1"}
 
 
-def evaluate_synthetic(model: CLIPModel, processor: CLIPProcessor, eval_dir: str) -> dict:
-    """Scores of one model: ``{"summary": {comp, zs, i2t_r1, t2i_r1}, "subsets": {"comp/<subset>",
-    "zs/<task>"}}`` in percent."""
-    return synthetic_scores(evaluate_model(model, processor, "synthetic", eval_dir, show_progress=False))
-
-
 def synthetic_scores(results: dict) -> dict:
-    """The demo's view of :func:`~fsc_clip_hf.evaluation.suite.evaluate_model`'s results on ``synthetic``."""
+    """The demo's view of :func:`~fsc_clip_hf.evaluation.suite.evaluate_model`'s results on ``synthetic``:
+    ``{"summary": {comp, zs, i2t_r1, t2i_r1}, "subsets": {"comp/<subset>", "zs/<task>"}}`` in percent."""
     if results["missing"] or results["failed"]:
         raise RuntimeError(f"synthetic evaluation incomplete: {results['missing'] or results['failed']}")
     summary = results["synthetic"]["summary"]
