@@ -1,7 +1,6 @@
 """FSCTrainer end to end on a tiny synthetic world: terms logged, LoRA, resume, two-process equivalence."""
 
 import json
-import math
 import os
 import subprocess
 import sys
