@@ -10,11 +10,11 @@ import pytest
 import torch
 from eval_fixtures import BLUE, GREEN, RED, ColourCLIP, ColourProcessor, colours, image
 
-from fsc_clip_hf.evaluation.embedding import CLIPEmbedder, ImageDecodeError
+from fsc_clip_hf.evaluation.embedding import CLIPEmbedder
 from fsc_clip_hf.evaluation.images import ImageBytes, ImageFile
-from fsc_clip_hf.evaluation.items import ImageChoice, Pair, RetrievalSet, TextChoice, ZeroShotTask
-from fsc_clip_hf.evaluation.scoring import (score_image_choices, score_pairs, score_retrieval, score_text_choices,
-                                            score_zeroshot)
+from fsc_clip_hf.evaluation.items import BenchmarkData, ImageChoice, Pair, RetrievalSet, TextChoice, ZeroShotTask
+from fsc_clip_hf.evaluation.scoring import (drop_unreadable, score_benchmark, score_image_choices, score_pairs,
+                                            score_retrieval, score_text_choices, score_zeroshot)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,11 +50,41 @@ def test_crops_and_byte_sources_have_their_own_keys(tmp_path):
     assert ImageBytes(data).open().getpixel((0, 0)) == RED
 
 
-def test_unreadable_images_raise_with_their_names(tmp_path, pictures):
-    broken = tmp_path / "broken.png"
-    broken.write_bytes(b"not a png")
-    with pytest.raises(ImageDecodeError, match="broken.png"):
-        embedder().images([pictures["red"], ImageFile(str(broken))])
+def test_unreadable_images_are_recorded_and_get_nan_rows(tmp_path, pictures):
+    broken = ImageFile(str(tmp_path / "broken.png"))
+    Path(broken.path).write_bytes(b"not a png")
+    missing = ImageFile(str(tmp_path / "gone.jpg"))
+    engine = embedder()
+    rows = engine.images([pictures["red"], broken, missing])
+    assert engine.unreadable == {broken.key, missing.key}
+    assert torch.isfinite(rows[0]).all() and torch.isnan(rows[1:]).all()
+
+
+def test_items_with_unreadable_images_are_skipped_and_counted(tmp_path, pictures):
+    broken = ImageFile(str(tmp_path / "broken.jpg"))
+    Path(broken.path).write_bytes(b"<html>404</html>")  # an error page saved as an image
+    data = BenchmarkData(
+        text_choices=[TextChoice("a", pictures["red"], ["a red car", "a blue car"]),     # right
+                      TextChoice("a", broken, ["a red car", "a blue car"]),             # skipped
+                      TextChoice("a", pictures["blue"], ["a red car", "a blue car"])],  # wrong
+        image_choices=[ImageChoice("b", "a red dog", [pictures["red"], broken])],       # skipped
+        retrieval={"gallery": RetrievalSet(images=[broken, pictures["blue"], pictures["green"]],
+                                           captions=[["red"], ["blue"], ["green", "a red thing"]])},
+        zeroshot={"colour": ZeroShotTask(["red", "blue"], ["{c}"], [pictures["red"], broken], [0, 1])},
+        notes=["1 rows skipped: no image"],
+    )
+    engine = embedder()
+    clean = drop_unreadable(data, engine, "bench")
+    assert clean.notes == ["1 rows skipped: no image", f"4 items skipped: 1 of their images could not be read or "
+                                                       f"decoded, e.g. {[broken.key]}"]
+    assert data.item_count() == 9 and clean.item_count() == 5
+    scores = score_benchmark(clean, engine)
+    assert scores["a"] == {"accuracy": pytest.approx(50.0), "count": 2} and "b" not in scores
+    # Blue and green images left; "a red thing" (green's) leans blue by its 3e-3 blue offset: t2i 2 of 3.
+    assert scores["gallery"]["count"] == 2 and scores["gallery"]["i2t_r1"] == pytest.approx(100.0)
+    assert scores["gallery"]["t2i_r1"] == pytest.approx(200 / 3)
+    assert scores["colour"] == {"top1": pytest.approx(100.0), "top5": pytest.approx(100.0), "count": 1}
+    assert len(data.text_choices) == 3  # the loaded data, cached between evaluations, is left as it was
 
 
 def test_text_choices_count_ties_as_wrong(pictures):

@@ -53,10 +53,23 @@ def test_summary_in_the_seeds_terms_with_its_coverage(data_root):
 
 def test_a_broken_benchmark_is_reported_and_the_others_still_run(data_root):
     root, expected = data_root
-    (root / "coco" / "val2017" / "000000000000.jpg").write_bytes(b"broken")
+    (root / "sugarcrepe" / "add_att.json").write_text('{"0": {"filename": ')  # a truncated download
     results = evaluate_model(ColourCLIP(), ColourProcessor(), "sugarcrepe,cifar10", str(root), show_progress=False)
-    assert "000000000000.jpg" in results["failed"]["sugarcrepe"]
+    assert "add_att.json: not valid JSON" in results["failed"]["sugarcrepe"]
     assert results["details"]["cifar10"]["score"] == pytest.approx(expected["cifar10"])
+
+
+def test_an_unreadable_image_costs_its_items_not_the_benchmark(data_root, tmp_path):
+    root, expected = data_root
+    # Image 0 serves one right replace_obj case: replace 2 of 3, swap 1 of 2, add 1 of 2.
+    (root / "coco" / "val2017" / "000000000000.jpg").write_bytes(b"<html>Not Found</html>")
+    results = evaluate_model(ColourCLIP(), ColourProcessor(), "sugarcrepe", str(root), show_progress=False)
+    record = results["details"]["sugarcrepe"]
+    assert record["score"] == pytest.approx(100 * (2 / 3 + 1 / 2 + 1 / 2) / 3) and record["items"] == 7
+    assert record["notes"][0].startswith("1 items skipped: 1 of their images could not be read or decoded")
+    assert "000000000000.jpg" in record["notes"][0]
+    markdown = open(write_report(results, str(tmp_path / "report"))["results.md"]).read()
+    assert "## Notes" in markdown and "- `sugarcrepe`: 1 items skipped" in markdown
 
 
 def test_report_files(data_root, tmp_path):

@@ -10,6 +10,11 @@ split into contiguous chunks, one per process; each process embeds its chunk and
 so every process ends with the same cache. Scoring then runs identically everywhere and only the main
 process writes files. The process group is read from ``torch.distributed`` itself (whoever set it up:
 accelerate's ``PartialState``, the Trainer, torchrun), so that a gather is never skipped by mistake.
+
+An image that cannot be opened or decoded does not stop the run: its key goes to ``unreadable`` (on every
+process, after the gather) and its row is NaN, so that a score using it by mistake cannot look valid.
+:func:`fsc_clip_hf.evaluation.scoring.drop_unreadable` leaves the items that use such images out and
+counts them.
 """
 
 from __future__ import annotations
@@ -30,10 +35,6 @@ from .images import ImageSource
 logger = logging.getLogger(__name__)
 
 
-class ImageDecodeError(RuntimeError):
-    """Images that could not be read or decoded (raised on every process, after the gather)."""
-
-
 def _pooled(output) -> torch.Tensor:
     # transformers 5 returns BaseModelOutputWithPooling (projected embedding in pooler_output);
     # older versions and simple stand-ins return the tensor itself.
@@ -42,7 +43,7 @@ def _pooled(output) -> torch.Tensor:
 
 class _ImageDataset(Dataset):
     """Opens and preprocesses images in DataLoader workers; a failure becomes a flag, not a crash,
-    so that every process reaches the gather and the error is raised everywhere."""
+    so that every process reaches the gather and learns of it."""
 
     def __init__(self, sources: Sequence[ImageSource], processor, placeholder: torch.Tensor):
         self.sources, self.processor, self.placeholder = sources, processor, placeholder
@@ -54,7 +55,7 @@ class _ImageDataset(Dataset):
         try:
             image = self.sources[index].open()
             return self.processor(images=[image], return_tensors="pt")["pixel_values"][0], True
-        except Exception as error:  # noqa: BLE001 - any decoder error is reported by key below
+        except Exception as error:  # noqa: BLE001 - any decoder error is recorded by key
             logger.debug("cannot read %s: %s", self.sources[index].key, error)
             return self.placeholder, False
 
@@ -91,16 +92,21 @@ class CLIPEmbedder:
         self.show_progress = show_progress and self.rank == 0
         self.image_cache: dict[str, torch.Tensor] = {}
         self.text_cache: dict[str, torch.Tensor] = {}
+        self.unreadable: set[str] = set()  # keys of images that could not be opened or decoded
         self._placeholder: torch.Tensor | None = None
 
     # ------------------------------------------------------------------ public
 
     def images(self, sources: Sequence[ImageSource]) -> torch.Tensor:
-        """(N, D) float32 embeddings of ``sources`` on the CPU, in order."""
+        """(N, D) float32 embeddings of ``sources`` on the CPU, in order; NaN rows for the unreadable."""
         todo = list({source.key: source for source in sources if source.key not in self.image_cache}.values())
         if todo:
-            vectors = self._split_and_gather(todo, self._embed_images, "images")
+            rows = self._split_and_gather(todo, self._embed_images)
+            readable = rows[:, -1].bool()
+            vectors = rows[:, :-1].masked_fill(~readable.unsqueeze(1), float("nan"))
             self.image_cache.update(zip((source.key for source in todo), vectors))
+            failed = [source.key for source, ok in zip(todo, readable) if not ok]
+            self.unreadable.update(failed)
         return self._stack_cached(self.image_cache, [source.key for source in sources])
 
     def texts(self, texts: Sequence[str]) -> torch.Tensor:
@@ -109,8 +115,7 @@ class CLIPEmbedder:
         # the same order (a set's order changes with each process's hash seed).
         todo = sorted({text for text in texts if text not in self.text_cache}, key=lambda text: (len(text), text))
         if todo:
-            vectors = self._split_and_gather(todo, self._embed_texts, "captions")
-            self.text_cache.update(zip(todo, vectors))
+            self.text_cache.update(zip(todo, self._split_and_gather(todo, self._embed_texts)))
         return self._stack_cached(self.text_cache, list(texts))
 
     # ------------------------------------------------------------------ internals
@@ -121,53 +126,48 @@ class CLIPEmbedder:
             return torch.zeros(0, 0)
         return torch.stack([cache[key] for key in keys])
 
-    def _split_and_gather(self, todo: list, embed, what: str) -> torch.Tensor:
+    def _split_and_gather(self, todo: list, embed) -> torch.Tensor:
         """Embed ``todo`` with its work split over the processes; every process gets all rows.
 
         Each process takes a contiguous chunk of ``ceil(len / world)`` items, padding a short chunk with
         copies of the first item so that all chunks have one shape (the copies are dropped after the
-        gather). ``embed`` returns (n, D + 1): the embedding and a success flag.
+        gather). ``embed`` returns, and this returns, (n, D + 1) rows for images (the embedding and a
+        success flag) and (n, D) for captions.
         """
         if self.world == 1:
-            rows = embed(todo, what)
-        else:
-            chunk = math.ceil(len(todo) / self.world)
-            mine = todo[self.rank * chunk:(self.rank + 1) * chunk]
-            mine = mine + [todo[0]] * (chunk - len(mine))
-            local = embed(mine, what)
-            # NCCL gathers device tensors; gloo (CPU runs) gathers CPU tensors.
-            device = self.device if "nccl" in str(dist.get_backend()) else torch.device("cpu")
-            parts = [torch.empty_like(local, device=device) for _ in range(self.world)]
-            dist.all_gather(parts, local.to(device))
-            rows = torch.cat(parts).cpu()[: len(todo)]
-        failed = [item for item, ok in zip(todo, rows[:, -1]) if not ok]
-        if failed:
-            names = [getattr(item, "key", item) for item in failed]
-            raise ImageDecodeError(f"{len(failed)} {what} could not be read or decoded, e.g. {names[:3]}")
-        return rows[:, :-1]
+            return embed(todo)
+        chunk = math.ceil(len(todo) / self.world)
+        mine = todo[self.rank * chunk:(self.rank + 1) * chunk]
+        mine = mine + [todo[0]] * (chunk - len(mine))
+        local = embed(mine)
+        # NCCL gathers device tensors; gloo (CPU runs) gathers CPU tensors.
+        device = self.device if "nccl" in str(dist.get_backend()) else torch.device("cpu")
+        parts = [torch.empty_like(local, device=device) for _ in range(self.world)]
+        dist.all_gather(parts, local.to(device))
+        return torch.cat(parts).cpu()[: len(todo)]
 
     @torch.inference_mode()
-    def _embed_images(self, sources: list[ImageSource], what: str) -> torch.Tensor:
+    def _embed_images(self, sources: list[ImageSource]) -> torch.Tensor:
         if self._placeholder is None:
             self._placeholder = self.processor(images=[Image.new("RGB", (32, 32))], return_tensors="pt")[
                 "pixel_values"][0]
         loader = DataLoader(_ImageDataset(sources, self.processor, self._placeholder), batch_size=self.batch_size,
                             num_workers=self.num_workers, collate_fn=_stack)
         chunks = []
-        for pixels, ok in tqdm(loader, desc=f"embedding {what}", disable=not self.show_progress, leave=False):
+        for pixels, ok in tqdm(loader, desc="embedding images", disable=not self.show_progress, leave=False):
             pixels = pixels.to(self.device, dtype=self.pixel_dtype or pixels.dtype)
             features = _pooled(self.model.get_image_features(pixel_values=pixels)).float()
             chunks.append(torch.cat([F.normalize(features, dim=-1), ok.to(features).unsqueeze(1)], dim=1))
         return torch.cat(chunks).cpu()
 
     @torch.inference_mode()
-    def _embed_texts(self, texts: list[str], what: str) -> torch.Tensor:
+    def _embed_texts(self, texts: list[str]) -> torch.Tensor:
         chunks = []
         starts = range(0, len(texts), self.batch_size)
-        for start in tqdm(starts, desc=f"embedding {what}", disable=not self.show_progress, leave=False):
+        for start in tqdm(starts, desc="embedding captions", disable=not self.show_progress, leave=False):
             tokens = self.processor(text=texts[start:start + self.batch_size], padding=True, truncation=True,
                                     return_tensors="pt")
             tokens = {name: value.to(self.device) for name, value in tokens.items()}
             features = _pooled(self.model.get_text_features(**tokens)).float()
-            chunks.append(torch.cat([F.normalize(features, dim=-1), features.new_ones(len(features), 1)], dim=1))
+            chunks.append(F.normalize(features, dim=-1))
         return torch.cat(chunks).cpu()

@@ -82,5 +82,10 @@ class BenchmarkData:
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def item_count(self) -> int:
+        """Test items of every shape; a gallery or a zero-shot task counts its images."""
+        return (len(self.text_choices) + len(self.image_choices) + len(self.pairs)
+                + sum(len(g.images) for g in self.retrieval.values()) + sum(len(t.images) for t in self.zeroshot.values()))
+
     def is_empty(self) -> bool:
         return not (self.text_choices or self.image_choices or self.pairs or self.retrieval or self.zeroshot)

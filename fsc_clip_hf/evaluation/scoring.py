@@ -12,6 +12,8 @@ time. Every score is a percentage. What comes back, keyed by subset:
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
@@ -22,9 +24,53 @@ from .embedding import CLIPEmbedder
 from .items import BenchmarkData, ImageChoice, Pair, RetrievalSet, TextChoice, ZeroShotTask
 from .metrics import load_metric
 
+logger = logging.getLogger(__name__)
+
 RECALL_KS = (1, 5, 10)
 # Rows of a similarity matrix handled at once in retrieval (bounds memory on COCO's 5k x 25k).
 _RETRIEVAL_CHUNK = 1024
+
+
+def drop_unreadable(data: BenchmarkData, embedder: CLIPEmbedder, name: str) -> BenchmarkData:
+    """``data`` without the items whose images cannot be opened or decoded, with a note that counts them.
+
+    Embeds every image of ``data`` first (each once, through the cache), which is how the unreadable
+    ones are found. A truncated download or an error page saved as ``.jpg`` then costs the items that
+    use it, not the benchmark.
+    """
+    sources = [*(item.image for item in data.text_choices), *(i for item in data.image_choices for i in item.images),
+               *(i for item in data.pairs for i in item.images), *(i for g in data.retrieval.values() for i in g.images),
+               *(i for task in data.zeroshot.values() for i in task.images)]
+    embedder.images(sources)
+    bad = embedder.unreadable & {source.key for source in sources}
+    if not bad:
+        return data
+
+    def readable(images) -> bool:
+        return not any(image.key in bad for image in images)
+
+    def kept(images, *columns):
+        rows = [row for row in zip(images, *columns) if row[0].key not in bad]
+        return [list(column) for column in zip(*rows)] if rows else [[] for _ in range(1 + len(columns))]
+
+    retrieval = {subset: RetrievalSet(*kept(g.images, g.captions)) for subset, g in data.retrieval.items()}
+    zeroshot = {}
+    for subset, task in data.zeroshot.items():
+        images, labels = kept(task.images, task.labels)
+        zeroshot[subset] = dataclasses.replace(task, images=images, labels=labels)
+    clean = dataclasses.replace(
+        data,
+        text_choices=[item for item in data.text_choices if readable([item.image])],
+        image_choices=[item for item in data.image_choices if readable(item.images)],
+        pairs=[item for item in data.pairs if readable(item.images)],
+        retrieval=retrieval,
+        zeroshot=zeroshot,
+    )
+    note = (f"{data.item_count() - clean.item_count()} items skipped: {len(bad)} of their images could not be "
+            f"read or decoded, e.g. {sorted(bad)[:3]}")
+    if embedder.rank == 0:
+        logger.warning("%s: %s", name, note)
+    return dataclasses.replace(clean, notes=[*data.notes, note])
 
 
 def score_benchmark(data: BenchmarkData, embedder: CLIPEmbedder) -> dict[str, dict[str, float]]:

@@ -37,7 +37,7 @@ from .adapters.base import mean
 from .adapters.retrieval import RECALLS
 from .embedding import CLIPEmbedder
 from .items import BenchmarkData
-from .scoring import score_benchmark
+from .scoring import drop_unreadable, score_benchmark
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def evaluate_model(model, processor, benchmarks="all", data_root: str = ".", *, 
 def _evaluate_one(name: str, data_root: str, embedder: CLIPEmbedder, results: dict) -> dict | None:
     benchmark = BENCHMARKS[name]
     try:
-        data = load_benchmark(name, data_root)
+        data = drop_unreadable(load_benchmark(name, data_root), embedder, name)
         subsets, score = benchmark.summarise(score_benchmark(data, embedder))
     except MissingData as missing:
         logger.warning("%s: data missing. %s", name, missing)
@@ -105,17 +105,15 @@ def _evaluate_one(name: str, data_root: str, embedder: CLIPEmbedder, results: di
         # Partial data: its subsets are shown, but a headline over part of a benchmark would mislead.
         score = None
         results["missing"][name] = "partial; " + str(benchmark.missing(data_root, data.missing))
-    items = (len(data.text_choices) + len(data.image_choices) + len(data.pairs)
-             + sum(len(g.images) for g in data.retrieval.values()) + sum(len(t.labels) for t in data.zeroshot.values()))
     if score is not None:
         shown = f"{score:.2f}"
     elif benchmark.family == "retrieval" and not data.missing:  # no headline: its two R@1 are the columns
         shown = ", ".join(f"{recall} {subsets[recall]:.2f}" for recall in ("i2t_r1", "t2i_r1"))
     else:
         shown = "n/a"
-    logger.info("%s: %s (%d items)", name, shown, items)
+    logger.info("%s: %s (%d items)", name, shown, data.item_count())
     return {"title": benchmark.title, "family": benchmark.family, "suite": benchmark.suite, "score": score,
-            "subsets": subsets, "items": items, "notes": list(data.notes)}
+            "subsets": subsets, "items": data.item_count(), "notes": list(data.notes)}
 
 
 def summarise_suite(details: dict, suite: str) -> tuple[dict[str, float], dict[str, dict[str, int]]]:

@@ -99,13 +99,25 @@ def absent(paths: Iterable[str]) -> list[str]:
 
 
 def read_json(path: str):
+    """A JSON file; a truncated or corrupt download raises a ``ValueError`` that names the file."""
     with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+        try:
+            return json.load(handle)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: not valid JSON ({error})") from None
 
 
 def read_jsonl(path: str) -> list[dict]:
+    """A JSON-lines file; a bad line raises a ``ValueError`` that names the file and the line."""
+    rows = []
     with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as error:
+                    raise ValueError(f"{path}, line {number}: not valid JSON ({error})") from None
+    return rows
 
 
 def read_lines(path: str) -> list[str]:
