@@ -138,7 +138,8 @@ def save_final(trainer: FSCTrainer) -> str | None:
             logger.info("evaluating the final model on %s", args.eval_benchmarks)
             results = evaluate_benchmarks(trainer.accelerator.unwrap_model(trainer.model), trainer.processing_class,
                                           args.eval_benchmarks, args.eval_data_root,
-                                          model_name=args.hub_model_id or os.path.basename(os.path.abspath(args.output_dir)))
+                                          model_name=args.hub_model_id or os.path.basename(os.path.abspath(args.output_dir)),
+                                          **args.benchmark_options())
             if trainer.is_world_process_zero():
                 paths = write_report(results, report_dir)
                 report_files = [paths["results.md"], paths["comp_vs_zs.png"]]  # results.json goes to the root

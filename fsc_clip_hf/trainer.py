@@ -122,10 +122,9 @@ class FSCTrainer(Trainer):
             return super().evaluate(eval_dataset, ignore_keys, metric_key_prefix)
         from .evaluation.benchmarks import run_benchmarks
 
-        model = _unwrap(self.model)
-        was_training = model.training
-        scores = run_benchmarks(model, self.processing_class, self.args.eval_benchmarks, self.args.eval_data_root)
-        model.train(was_training)
+        # evaluate_model puts the model in eval mode and back.
+        scores = run_benchmarks(_unwrap(self.model), self.processing_class, self.args.eval_benchmarks,
+                                self.args.eval_data_root, **self.args.benchmark_options())
         metrics = {f"{metric_key_prefix}_{name}": value for name, value in scores.items()}
         self.log(metrics)
         self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)

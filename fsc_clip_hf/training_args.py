@@ -66,7 +66,10 @@ class FSCTrainingArguments(TrainingArguments):
 
     # --- evaluation and release ---
     eval_benchmarks: str | None = field(
-        default=None, metadata={"help": "Benchmarks evaluated at each evaluation step (e.g. 'synthetic' or 'comp')."}
+        default=None,
+        metadata={"help": "Benchmarks evaluated at each evaluation step and on the final model (e.g. 'synthetic' "
+                          "or 'comp'); images and captions go per_device_eval_batch_size at a time, images are "
+                          "decoded by dataloader_num_workers workers."},
     )
     eval_data_root: str | None = field(default=None, metadata={"help": "Where the benchmark data lives."})
     # --- the synthetic demo (model_name_or_path: synthetic) ---
@@ -85,6 +88,10 @@ class FSCTrainingArguments(TrainingArguments):
     warmup_steps: float = 50
     remove_unused_columns: bool = False
     hub_strategy: str = "end"
+
+    def benchmark_options(self) -> dict:
+        """How `eval_benchmarks` embeds: the Trainer's own evaluation batch size and loader workers."""
+        return {"batch_size": self.per_device_eval_batch_size, "num_workers": self.dataloader_num_workers}
 
     def loss_config(self) -> FSCLossConfig:
         return FSCLossConfig(**{f.name: getattr(self, f.name) for f in fields(FSCLossConfig)})

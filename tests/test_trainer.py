@@ -73,6 +73,9 @@ def test_eval_benchmarks_are_evaluated_and_logged_during_training(world, tmp_pat
     evaluations = [entry for entry in trainer.state.log_history if "eval_synthetic/comp" in entry]
     assert [entry["step"] for entry in evaluations] == [1, 2]
     assert all(0 <= entry["eval_synthetic/zs"] <= 100 for entry in evaluations)
+    trainer.model.train()
+    assert trainer.evaluate()["eval_synthetic/comp"] == evaluations[-1]["eval_synthetic/comp"]
+    assert trainer.model.training  # training goes on in training mode
 
     # The final model is evaluated once more, and the release carries the results and the report.
     folder = Path(save_final(trainer))
