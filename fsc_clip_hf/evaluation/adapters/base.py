@@ -74,6 +74,12 @@ class Benchmark:
     def root(self, data_root: str) -> str:
         return os.path.join(data_root, self.folder)
 
+    def require(self, data_root: str, paths: Iterable[str]) -> None:
+        """Raise :class:`MissingData` when any of ``paths`` (without which nothing can be read) is absent."""
+        lacking = absent(paths)
+        if lacking:
+            raise self.missing(data_root, lacking)
+
     def missing(self, data_root: str, parts: Iterable[str]) -> MissingData:
         """The error for absent ``parts`` (paths): each shown by its first absent folder, with the download."""
         shown = ", ".join(sorted({first_absent(path, data_root) for path in parts}))

@@ -22,7 +22,7 @@ import os
 
 from ..images import ImageFile
 from ..items import BenchmarkData, Pair
-from .base import Benchmark, absent, mean, read_json
+from .base import Benchmark, mean, read_json
 
 ANNOTATION = "eqben_subset_10percent_final.json"
 IMAGE_DIR = "image_subset"
@@ -40,9 +40,7 @@ class EqBen(Benchmark):
     def load(self, data_root: str) -> BenchmarkData:
         root = self.root(data_root)
         annotation, images = os.path.join(root, ANNOTATION), os.path.join(root, IMAGE_DIR)
-        lacking = absent([annotation, images])
-        if lacking:
-            raise self.missing(data_root, lacking)
+        self.require(data_root, [annotation, images])
         data = BenchmarkData()
         for entry in read_json(annotation):
             source = entry["image0"].replace("\\", "/").split("/")[0]

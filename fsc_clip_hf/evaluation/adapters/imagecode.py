@@ -18,7 +18,7 @@ import re
 
 from ..images import ImageFile
 from ..items import BenchmarkData, ImageChoice
-from .base import Benchmark, absent, pooled_accuracy, read_json
+from .base import Benchmark, pooled_accuracy, read_json
 
 _INDEX = re.compile(r"(\d+)")
 
@@ -31,9 +31,7 @@ class ImageCoDe(Benchmark):
     def load(self, data_root: str) -> BenchmarkData:
         root = self.root(data_root)
         annotation, image_sets = os.path.join(root, "valid_data.json"), os.path.join(root, "image-sets")
-        lacking = absent([annotation, image_sets])
-        if lacking:
-            raise self.missing(data_root, lacking)
+        self.require(data_root, [annotation, image_sets])
         data = BenchmarkData()
         for image_set, descriptions in read_json(annotation).items():
             folder = os.path.join(image_sets, image_set)

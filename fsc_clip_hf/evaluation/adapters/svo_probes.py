@@ -20,7 +20,7 @@ import os
 
 from ..images import ImageFile
 from ..items import BenchmarkData, ImageChoice
-from .base import Benchmark, absent, mean
+from .base import Benchmark, mean
 
 SUBSETS = ("subj_neg", "verb_neg", "obj_neg")
 
@@ -33,9 +33,7 @@ class SVOProbes(Benchmark):
     def load(self, data_root: str) -> BenchmarkData:
         root = self.root(data_root)
         table, images = os.path.join(root, "svo_probes.csv"), os.path.join(root, "images")
-        lacking = absent([table, images])
-        if lacking:
-            raise self.missing(data_root, lacking)
+        self.require(data_root, [table, images])
         on_disk = set(os.listdir(images))
         data, rows, skipped = BenchmarkData(), 0, 0
         with open(table, encoding="utf-8", newline="") as handle:
