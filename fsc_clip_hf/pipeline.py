@@ -11,7 +11,7 @@ from transformers import CLIPProcessor
 
 from .data import DataEpochCallback, FSCCollator, load_image_text_dataset
 from .data.sources import HUB_WEBDATASETS
-from .evaluation.benchmarks import check_benchmarks, evaluate_benchmarks
+from .evaluation.benchmarks import check_benchmarks
 from .evaluation.report import write_report
 from .hub import release_from_trainer
 from .lora import apply_lora
@@ -136,10 +136,7 @@ def save_final(trainer: FSCTrainer) -> str | None:
     with tempfile.TemporaryDirectory() as report_dir:
         if args.eval_benchmarks:
             logger.info("evaluating the final model on %s", args.eval_benchmarks)
-            results = evaluate_benchmarks(trainer.accelerator.unwrap_model(trainer.model), trainer.processing_class,
-                                          args.eval_benchmarks, args.eval_data_root,
-                                          model_name=args.hub_model_id or os.path.basename(os.path.abspath(args.output_dir)),
-                                          **args.benchmark_options())
+            results = trainer.benchmark_results()
             if trainer.is_world_process_zero():
                 paths = write_report(results, report_dir)
                 report_files = [paths["results.md"], paths["comp_vs_zs.png"]]  # results.json goes to the root

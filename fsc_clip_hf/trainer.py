@@ -120,15 +120,24 @@ class FSCTrainer(Trainer):
         the Trainer calls this at each evaluation step of `eval_strategy`."""
         if not self.args.eval_benchmarks:
             return super().evaluate(eval_dataset, ignore_keys, metric_key_prefix)
-        from .evaluation.benchmarks import run_benchmarks
+        from .evaluation.suite import flat_scores
 
-        # evaluate_model puts the model in eval mode and back.
-        scores = run_benchmarks(_unwrap(self.model), self.processing_class, self.args.eval_benchmarks,
-                                self.args.eval_data_root, **self.args.benchmark_options())
-        metrics = {f"{metric_key_prefix}_{name}": value for name, value in scores.items()}
+        metrics = {f"{metric_key_prefix}_{name}": value for name, value in flat_scores(self.benchmark_results()).items()}
         self.log(metrics)
         self.control = self.callback_handler.on_evaluate(self.args, self.state, self.control, metrics)
         return metrics
+
+    def benchmark_results(self) -> dict:
+        """The evaluation suite's full results (``evaluate_model``'s dict) for the model being trained on
+        `eval_benchmarks`, embedded with the Trainer's evaluation batch size and loader workers. Every
+        process of a distributed run calls this: the embedding work is split across them."""
+        from .evaluation.benchmarks import evaluate_benchmarks
+
+        args = self.args
+        # evaluate_model puts the model in eval mode and back.
+        return evaluate_benchmarks(_unwrap(self.model), self.processing_class, args.eval_benchmarks, args.eval_data_root,
+                                   model_name=args.hub_model_id or os.path.basename(os.path.abspath(args.output_dir)),
+                                   **args.benchmark_options())
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         inputs = dict(inputs)

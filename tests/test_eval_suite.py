@@ -7,7 +7,7 @@ import pytest
 from eval_benchmark_files import write_cifar10, write_coco_retrieval, write_sugarcrepe, write_whatsup
 from eval_fixtures import ColourCLIP, ColourProcessor, write_synthetic_eval
 
-from fsc_clip_hf.evaluation import check_benchmarks, evaluate_model, run_benchmarks, write_report
+from fsc_clip_hf.evaluation import check_benchmarks, evaluate_benchmarks, evaluate_model, flat_scores, write_report
 from fsc_clip_hf.evaluation.adapters import resolve_benchmarks
 from fsc_clip_hf.model_card import build_model_card
 
@@ -95,7 +95,7 @@ def test_report_files(data_root, tmp_path):
 
 def test_trainer_api_logs_flat_scores_and_checks_data_before_training(tmp_path):
     eval_dir = write_synthetic_eval(tmp_path / "world" / "eval")
-    scores = run_benchmarks(ColourCLIP(), ColourProcessor(), "synthetic", str(tmp_path / "world"))
+    scores = flat_scores(evaluate_benchmarks(ColourCLIP(), ColourProcessor(), "synthetic", str(tmp_path / "world")))
     # Hand-computed: comp mean(swap_att 50 [one tie], replace_att 100); zs 50 (the blue image is
     # labelled green); i2t 100; t2i 2/3 ("red blue red" finds the red image).
     assert scores["synthetic/comp"] == pytest.approx(75.0) and scores["synthetic/comp/swap_att"] == pytest.approx(50)

@@ -1,9 +1,9 @@
-"""Benchmarks by name, for ``eval_benchmarks`` during training (``FSCTrainer.evaluate`` calls these)."""
+"""Benchmarks by name, for ``eval_benchmarks`` during training (``FSCTrainer`` calls these)."""
 
 from __future__ import annotations
 
 from .adapters import BENCHMARKS, MissingData, resolve_benchmarks
-from .suite import evaluate_model, flat_scores, load_benchmark
+from .suite import evaluate_model, load_benchmark
 
 
 def check_benchmarks(names: str, data_root: str | None) -> list[str]:
@@ -44,9 +44,3 @@ def evaluate_benchmarks(model, processor, names: str, data_root: str | None, **o
     """
     options.setdefault("show_progress", False)
     return evaluate_model(model, processor, check_benchmarks(names, data_root), data_root, **options)
-
-
-def run_benchmarks(model, processor, names: str, data_root: str | None, **options) -> dict[str, float]:
-    """Flat ``{"<benchmark>[/<subset>]": percent}`` (plus the summary columns) of the in-memory model,
-    for logging; arguments as :func:`evaluate_benchmarks`."""
-    return flat_scores(evaluate_benchmarks(model, processor, names, data_root, **options))

@@ -1,7 +1,7 @@
 """Evaluating one model on a set of benchmarks, and summarising it in the seed's terms.
 
 :func:`evaluate_model` is the entry point for scripts and for the trainer (through
-:func:`fsc_clip_hf.evaluation.benchmarks.run_benchmarks`). It never stops half way: a benchmark whose
+:func:`fsc_clip_hf.evaluation.benchmarks.evaluate_benchmarks`). It never stops half way: a benchmark whose
 data is absent is listed under ``missing`` with the download to make, one that fails is listed under
 ``failed``, and the others are scored. The returned dict (``results.json``) extends the layout that
 ``fsc_clip_hf.model_card`` reads::
