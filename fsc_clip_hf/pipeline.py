@@ -16,7 +16,8 @@ from .evaluation.report import write_report
 from .hub import release_from_trainer
 from .lora import apply_lora
 from .modeling import FSCCLIPModel
-from .trainer import FSCTrainer, latest_complete_checkpoint
+from .checkpoints import latest_complete_checkpoint, verify_checkpoint
+from .trainer import FSCTrainer
 from .training_args import FSCTrainingArguments
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,8 @@ def build_negative_generator(args: FSCTrainingArguments):
 
 
 def resolve_resume(args: FSCTrainingArguments) -> str | None:
-    """`resume_from_checkpoint`: a folder, or true/last for the newest complete checkpoint."""
+    """`resume_from_checkpoint`: a folder (verified against its completion marker), or true/last for the
+    newest complete and intact checkpoint."""
     value = args.resume_from_checkpoint
     if value is None or str(value).lower() in ("false", "none", ""):
         return None
@@ -47,6 +49,7 @@ def resolve_resume(args: FSCTrainingArguments) -> str | None:
         return checkpoint
     if not os.path.isdir(value):
         raise FileNotFoundError(f"resume_from_checkpoint={value!r} is not a folder")
+    verify_checkpoint(value)
     return value
 
 
@@ -102,7 +105,7 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
         train_dataset=data.dataset,
         data_collator=collator,
         processing_class=processor,
-        callbacks=[DataEpochCallback(data.skip_stats, collator, data.dataset)],
+        callbacks=[DataEpochCallback(data.skip_stats, collator, data.dataset, seek=data.seek)],
     )
     trainer.train(resume_from_checkpoint=resolve_resume(args))
     return trainer

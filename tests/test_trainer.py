@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from data_fixtures import image_bytes, write_tar
 from safetensors.torch import load_file
 from transformers import CLIPModel, CLIPProcessor, TrainerCallback
 
@@ -17,7 +18,8 @@ from fsc_clip_hf.data import FSCCollator, load_image_text_dataset
 from fsc_clip_hf.data.synthetic import load_synthetic_world, write_synthetic_world
 from fsc_clip_hf.modeling import FSCCLIPModel, tiny_clip_config
 from fsc_clip_hf.pipeline import final_dir, run_training, save_final
-from fsc_clip_hf.trainer import COMPLETE_MARKER, MAX_LOGIT_SCALE, FSCTrainer
+from fsc_clip_hf.checkpoints import COMPLETE_MARKER
+from fsc_clip_hf.trainer import MAX_LOGIT_SCALE, FSCTrainer
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -202,3 +204,42 @@ def test_two_processes_of_b_step_like_one_process_of_2b(world, tmp_path):
             # gradient is zero up to rounding, and Adam scales that rounding noise up to lr.
             continue
         torch.testing.assert_close(two[name], one[name], atol=1e-5, rtol=0, msg=name)
+
+
+@pytest.fixture(scope="module")
+def sharded(world, tmp_path_factory):
+    """30 samples in shards of 8 (8, 8, 8, 6) and one shard with 2 bad samples among 3 good ones: the
+    DataLoader workers get unequal shares and stream positions run ahead of the sample counts."""
+    root = tmp_path_factory.mktemp("sharded")
+    write_synthetic_world(str(root / "world"), seed=1, num_train=30, num_test=4, image_size=32, shard_size=8)
+    shards = root / "world" / "train-shards"
+    picture = image_bytes(size=(32, 32))
+    write_tar(str(shards / "train-zz-mixed.tar"), [
+        ("m0", {"png": picture, "txt": b"there is a red circle"}),
+        ("m1", {"png": b"not an image", "txt": b"there is a blue square"}),
+        ("m2", {"png": picture, "txt": b"there is a small green triangle"}),
+        ("m3", {"png": picture, "txt": b""}),
+        ("m4", {"png": picture, "txt": b"there is a large red square"}),
+    ])
+    return dict(world, shards=str(shards))
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_resume_from_any_epoch_with_workers_ends_with_the_same_weights(sharded, tmp_path, workers):
+    """A checkpoint in the middle of epoch 0 and one in the middle of epoch 2 of a 13-step run, resumed
+    in new folders, end equal to the uninterrupted run. With workers, the last partial batches are dropped."""
+    common = ("--max_steps", "13", "--save_strategy", "steps", "--save_steps", "1", "--seed", "5",
+              "--dataloader_num_workers", str(workers), "--dataloader_drop_last", str(workers > 0).lower())
+    straight = train(sharded, tmp_path / "straight", *common)
+    expected = {k: v.clone() for k, v in straight.model.state_dict().items()}
+    states = {step: json.loads((tmp_path / "straight" / f"checkpoint-{step}" / "data_state-0.json").read_text())
+              for step in range(1, 14)}
+    for epoch in (0, 2):
+        in_epoch = [step for step, state in states.items() if state["epoch"] == epoch]
+        step = in_epoch[len(in_epoch) // 2]
+        assert 0 < sum(taken for taken, _ in states[step]["workers"].values())  # mid-epoch
+        checkpoint = tmp_path / "straight" / f"checkpoint-{step}"
+        resumed = train(sharded, tmp_path / f"from-{step}", *common, "--resume_from_checkpoint", str(checkpoint))
+        assert resumed.state.global_step == 13
+        for name, tensor in resumed.model.state_dict().items():
+            torch.testing.assert_close(tensor, expected[name], atol=1e-6, rtol=0, msg=f"{name} from step {step}")

@@ -38,10 +38,16 @@ _REASON_INDEX = {name: i for i, name in enumerate(REASONS)}
 _SEEN = len(REASONS)  # extra column: samples looked at, for percentages
 # Row 0 is the process that built the stats; DataLoader worker w writes row 1 + w. Separate rows
 # make increments race-free without a lock (a lock could not travel through every pickling path).
-_MAX_ROWS = 65
+MAX_ROWS = 65
 
 # Warn about the first few occurrences of each reason with the offending sample, then stay quiet.
 _WARN_FIRST = 3
+
+
+def worker_row() -> int:
+    """This process's row in per-worker shared tables: 0 outside DataLoader workers, 1 + id in worker id."""
+    info = get_worker_info()
+    return 0 if info is None else 1 + info.id % (MAX_ROWS - 1)
 
 
 class BadSample(Exception):
@@ -63,7 +69,7 @@ class SkipStats:
     """
 
     def __init__(self):
-        self._counts = torch.zeros(_MAX_ROWS, len(REASONS) + 1, dtype=torch.int64).share_memory_()
+        self._counts = torch.zeros(MAX_ROWS, len(REASONS) + 1, dtype=torch.int64).share_memory_()
         self._warned: dict[str, int] = {}
 
     def __deepcopy__(self, memo):
@@ -71,8 +77,7 @@ class SkipStats:
         return self
 
     def _row(self) -> torch.Tensor:
-        info = get_worker_info()
-        return self._counts[0 if info is None else 1 + info.id % (_MAX_ROWS - 1)]
+        return self._counts[worker_row()]
 
     def seen(self, n: int = 1) -> None:
         """Count ``n`` samples looked at (kept or not)."""

@@ -22,6 +22,7 @@ import datasets
 from datasets.distributed import split_dataset_by_node
 
 from .images import DEFAULT_MAX_PIXELS, DEFAULT_MIN_SIDE
+from .resume import POSITION_KEY, StreamSeek
 from .samples import ImageLimits, prepare_sample
 from .shards import (
     CaptionSideFiles,
@@ -61,7 +62,8 @@ class ImageTextData:
     ``dataset`` yields normalised samples ``{"image": PIL RGB image, "caption": str}`` plus
     ``"negatives": list[str]`` when ``has_negatives`` (precomputed negatives such as NegCLIP's).
     ``num_rows`` is the source's size before bad samples are dropped (all processes together),
-    or None when unknown (then ``max_steps`` must drive training).
+    or None when unknown (then ``max_steps`` must drive training). ``seek`` lets a resumed epoch pass
+    over the records already trained on without decoding them (``fsc_clip_hf.data.resume``).
     """
 
     dataset: datasets.IterableDataset
@@ -69,6 +71,7 @@ class ImageTextData:
     num_rows: int | None
     has_negatives: bool
     skip_stats: SkipStats
+    seek: StreamSeek
 
 
 @dataclass
@@ -292,12 +295,15 @@ class DecodeSamples:
     """Batched ``datasets`` map: raw records -> decoded, validated samples; bad ones dropped and counted.
 
     In: {"image": bytes | path | {"bytes", "path"}, "caption": str | bytes | None[, "negatives"]
-         [, "__skip__", "__detail__"]} (lists of length n).
-    Out: {"image": [PIL RGB], "caption": [str][, "negatives": [list[str]]]} (lists of length <= n).
+         [, "__skip__", "__detail__"]} (lists of length n), and the records' indices in this worker's stream.
+    Out: {"image": [PIL RGB], "caption": [str], POSITION_KEY: [int][, "negatives": [list[str]]]} (lists of
+         length <= n). Records before the resume plan's position (``seek``) are passed over undecoded.
     """
 
-    def __init__(self, stats: SkipStats, has_negatives: bool, image_root: str | None, limits: ImageLimits):
+    def __init__(self, stats: SkipStats, has_negatives: bool, image_root: str | None, limits: ImageLimits,
+                 seek: StreamSeek):
         self.stats, self.has_negatives, self.image_root, self.limits = stats, has_negatives, image_root, limits
+        self.seek = seek
 
     def _image_input(self, value):
         if isinstance(value, str) and self.image_root and value and "://" not in value and not os.path.isabs(value):
@@ -306,13 +312,16 @@ class DecodeSamples:
             return self._image_input(value["path"])
         return value
 
-    def __call__(self, batch: dict) -> dict:
-        out = {"image": [], "caption": []}
+    def __call__(self, batch: dict, indices: list[int]) -> dict:
+        out = {"image": [], "caption": [], POSITION_KEY: []}
         if self.has_negatives:
             out["negatives"] = []
         n = len(batch["caption"])
         skips, details = batch.get("__skip__") or [None] * n, batch.get("__detail__") or [""] * n
+        start = self.seek.raw_records_to_skip()
         for i in range(n):
+            if indices[i] < start:  # trained on before the resume
+                continue
             if skips[i] == "corrupt_shard":  # a marker, not a sample
                 self.stats.count(skips[i], details[i])
                 continue
@@ -322,6 +331,7 @@ class DecodeSamples:
                 continue
             out["image"].append(kept[0])
             out["caption"].append(kept[1])
+            out[POSITION_KEY].append(indices[i] + 1)
             if self.has_negatives:
                 out["negatives"].append(list(batch["negatives"][i] or []))
         return out
@@ -409,11 +419,13 @@ def load_image_text_dataset(
     if num_processes > 1:
         dataset = split_dataset_by_node(dataset, rank=process_index, world_size=num_processes)
     limits = ImageLimits(min_image_side, max_image_pixels, image_draft_size)
-    decode = DecodeSamples(stats, raw.has_negatives, raw.image_root, limits)
-    dataset = dataset.map(decode, batched=True, batch_size=_DECODE_BATCH, remove_columns=raw.columns)
+    seek = StreamSeek()
+    decode = DecodeSamples(stats, raw.has_negatives, raw.image_root, limits, seek)
+    dataset = dataset.map(decode, batched=True, batch_size=_DECODE_BATCH, with_indices=True,
+                          remove_columns=raw.columns)
     name = train_data if isinstance(train_data, str) else f"{len(train_data)} shards"
     if raw.num_rows is None:
         logger.info("training data %s: length unknown, max_steps must drive training", name)
     else:
         logger.info("training data %s: %d rows", name, raw.num_rows)
-    return ImageTextData(dataset, name, raw.num_rows, raw.has_negatives, stats)
+    return ImageTextData(dataset, name, raw.num_rows, raw.has_negatives, stats, seek)
