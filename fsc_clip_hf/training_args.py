@@ -89,6 +89,11 @@ class FSCTrainingArguments(TrainingArguments):
     remove_unused_columns: bool = False
     hub_strategy: str = "end"
 
+    def __getstate__(self) -> dict:
+        # The Trainer pickles its arguments into every checkpoint (training_args.bin), also those it
+        # uploads: the token stays out of them (it is still used for the upload itself).
+        return {**self.__dict__, "hub_token": None}
+
     def benchmark_options(self) -> dict:
         """How `eval_benchmarks` embeds: the Trainer's own evaluation batch size and loader workers."""
         return {"batch_size": self.per_device_eval_batch_size, "num_workers": self.dataloader_num_workers}

@@ -13,12 +13,19 @@ from safetensors.torch import load_file
 from transformers import CLIPModel, CLIPProcessor, TrainerCallback
 
 from fsc_clip_hf import pipeline
+from fsc_clip_hf import trainer as trainer_module
+from fsc_clip_hf.checkpoints import (
+    COMPLETE_MARKER,
+    DamagedCheckpoint,
+    latest_complete_checkpoint,
+    rotate_checkpoints,
+    write_marker,
+)
 from fsc_clip_hf.configs import parse_args
 from fsc_clip_hf.data import FSCCollator, load_image_text_dataset
 from fsc_clip_hf.data.synthetic import load_synthetic_world, write_synthetic_world
 from fsc_clip_hf.modeling import FSCCLIPModel, tiny_clip_config
 from fsc_clip_hf.pipeline import final_dir, run_training, save_final
-from fsc_clip_hf.checkpoints import COMPLETE_MARKER
 from fsc_clip_hf.trainer import MAX_LOGIT_SCALE, FSCTrainer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -243,3 +250,51 @@ def test_resume_from_any_epoch_with_workers_ends_with_the_same_weights(sharded, 
         assert resumed.state.global_step == 13
         for name, tensor in resumed.model.state_dict().items():
             torch.testing.assert_close(tensor, expected[name], atol=1e-6, rtol=0, msg=f"{name} from step {step}")
+
+
+def test_rotation_waits_for_the_marker_so_a_kill_while_saving_keeps_a_complete_checkpoint(world, tmp_path, monkeypatch,
+                                                                                           caplog):
+    def killed_at_step_3(folder, step):
+        if step == 3:
+            raise KeyboardInterrupt  # after the files, before the marker
+        write_marker(folder, step)
+
+    monkeypatch.setattr(trainer_module, "write_marker", killed_at_step_3)
+    with pytest.raises(KeyboardInterrupt):
+        train(world, tmp_path, "--max_steps", "4", "--save_strategy", "steps", "--save_steps", "1",
+              "--save_total_limit", "1")
+    assert sorted(p.name for p in tmp_path.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-3"]
+    assert latest_complete_checkpoint(str(tmp_path)) == str(tmp_path / "checkpoint-2")
+    # Only marked checkpoints count: the next complete one replaces checkpoint-2 and the partial leftover.
+    rotate_checkpoints(str(tmp_path), 1)
+    assert sorted(p.name for p in tmp_path.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-3"]
+    (tmp_path / "checkpoint-4").mkdir()
+    write_marker(str(tmp_path / "checkpoint-4"), 4)
+    rotate_checkpoints(str(tmp_path), 1)
+    assert [p.name for p in tmp_path.glob("checkpoint-*")] == ["checkpoint-4"]
+
+
+def test_a_damaged_checkpoint_is_named_and_the_one_before_is_resumed(world, tmp_path, caplog):
+    common = ("--max_steps", "4", "--save_strategy", "steps", "--save_steps", "2", "--seed", "4")
+    straight = train(world, tmp_path, *common)
+    expected = {k: v.clone() for k, v in straight.model.state_dict().items()}
+    marker = json.loads((tmp_path / "checkpoint-4" / COMPLETE_MARKER).read_text())
+    assert {"model.safetensors", "optimizer.pt", "trainer_state.json", "data_state-0.json"} <= set(marker["files"])
+    weights = tmp_path / "checkpoint-4" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-100])  # truncated after it was written
+    with pytest.raises(DamagedCheckpoint, match=r"checkpoint-4/model.safetensors: \d+ bytes, \d+ when written"):
+        train(world, tmp_path, *common, "--resume_from_checkpoint", str(tmp_path / "checkpoint-4"))
+    resumed = train(world, tmp_path, *common, "--resume_from_checkpoint", "last")
+    assert "checkpoint-4/model.safetensors" in caplog.text
+    assert resumed.state.global_step == 4
+    for name, tensor in resumed.model.state_dict().items():
+        torch.testing.assert_close(tensor, expected[name], atol=1e-6, rtol=0, msg=name)
+
+
+def test_the_hub_token_never_reaches_a_checkpoint(world, tmp_path):
+    trainer = train(world, tmp_path, "--max_steps", "1", "--save_strategy", "steps", "--save_steps", "1",
+                    "--hub_token", "hf_secret_token_123")
+    saved = tmp_path / "checkpoint-1" / "training_args.bin"
+    assert b"hf_secret_token_123" not in saved.read_bytes()
+    assert torch.load(saved, weights_only=False).hub_token is None
+    assert trainer.args.hub_token == "hf_secret_token_123"  # still there for the upload
