@@ -82,12 +82,15 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
         shuffle_buffer=args.shuffle_buffer,
         process_index=args.process_index,
         num_processes=args.world_size,
+        allow_paths_outside_root=args.allow_paths_outside_root,
     )
     if args.max_steps <= 0:
         if data.num_rows is None:
             raise ValueError(f"train_data {train_data!r} has no known length: set max_steps.")
         global_batch = args.per_device_train_batch_size * args.world_size * args.gradient_accumulation_steps
-        args.max_steps = math.ceil(data.num_rows / global_batch) * math.ceil(args.num_train_epochs)
+        per_epoch = (data.num_rows // global_batch if args.dataloader_drop_last
+                     else math.ceil(data.num_rows / global_batch))
+        args.max_steps = max(per_epoch, 1) * math.ceil(args.num_train_epochs)
         logger.info("%d samples, global batch %d: max_steps = %d for %s epochs",
                     data.num_rows, global_batch, args.max_steps, args.num_train_epochs)
 

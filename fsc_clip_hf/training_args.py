@@ -41,6 +41,11 @@ class FSCTrainingArguments(TrainingArguments):
     use_dataset_negatives: bool = field(
         default=False, metadata={"help": "Add the source's precomputed negatives (NegCLIP TSV) as one more type."}
     )
+    allow_paths_outside_root: bool = field(
+        default=False,
+        metadata={"help": "Read table rows whose image path is absolute or leaves the image root through '..' "
+                          "(refused and counted as path_outside_root by default)."},
+    )
 
     # --- hard negatives ---
     add_random_text_hard_negatives: str | None = field(

@@ -101,8 +101,9 @@ class DataEpochCallback(TrainerCallback):
 
     def on_epoch_end(self, args, state, control, **kwargs):
         now = self.skip_stats.snapshot()
-        logger.info("data, epoch %d%s, process %d: %s", self.epoch, " (since the resume)" if self._partial_epoch else "",
-                    args.process_index, format_counts(difference(now, self._start)))
+        logger.info("data, epoch %d%s, process %d: %s", self.epoch,
+                    " (since the resume)" if self._partial_epoch else "", args.process_index,
+                    format_counts(difference(now, self._start)))
         self._partial_epoch = False
         self._start = now
         # A checkpoint written now (save_strategy "epoch") resumes at the start of the next epoch.

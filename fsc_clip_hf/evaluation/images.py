@@ -10,16 +10,35 @@ is embedded once per run. Three kinds of source:
   offset so that a shard is never unpacked;
 * :class:`ImageBytes`: encoded bytes held in memory (Winoground loaded as a Hugging Face dataset),
   keyed by their SHA-1.
+
+Images are decoded as open_clip's evaluation does (``convert("RGB")``), for scores comparable with the
+published ones, with one exception: 16-bit greyscale is rescaled to 8 bits as in training, where
+``convert`` would clip it to a white image. Files are opened as in training: regular files only, under
+the size cap, header first (``fsc_clip_hf.data.images``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
+
+from ..data.images import DEFAULT_MAX_BYTES, SIXTEEN_BIT_MODES, open_image, regular_file, rescale_high_depth
+from ..data.skips import BadSample
+
+
+def _rgb(image: Image.Image) -> Image.Image:
+    if image.mode in SIXTEEN_BIT_MODES:
+        image = rescale_high_depth(image)
+    return image.convert("RGB")
+
+
+def _decode(source) -> Image.Image:
+    with open_image(source) as image:
+        return _rgb(image)
 
 
 @dataclass(frozen=True)
@@ -36,10 +55,10 @@ class ImageFile:
     def open(self) -> Image.Image:
         if self.path.endswith(".npy"):
             # EqBen stores its YouCook2 frames as BGR arrays.
+            regular_file(self.path)
             image = Image.fromarray(np.load(self.path)[:, :, ::-1].copy(), "RGB")
         else:
-            with Image.open(self.path) as handle:
-                image = handle.convert("RGB")
+            image = _decode(self.path)
         return image if self.box is None else image.crop(self.box)
 
 
@@ -57,11 +76,13 @@ class TarMember:
         return f"{self.tar_path}::{self.name}"
 
     def open(self) -> Image.Image:
+        if self.size > DEFAULT_MAX_BYTES:
+            raise BadSample("file_too_large", f"{self.key}: {self.size} bytes, cap {DEFAULT_MAX_BYTES}")
+        regular_file(self.tar_path, max_bytes=sys.maxsize)
         with open(self.tar_path, "rb") as handle:
             handle.seek(self.offset)
             data = handle.read(self.size)
-        with Image.open(io.BytesIO(data)) as image:
-            return image.convert("RGB")
+        return _decode(data)
 
 
 @dataclass(frozen=True)
@@ -75,8 +96,7 @@ class ImageBytes:
         return "sha1:" + hashlib.sha1(self.data).hexdigest()
 
     def open(self) -> Image.Image:
-        with Image.open(io.BytesIO(self.data)) as image:
-            return image.convert("RGB")
+        return _decode(self.data)
 
 
 ImageSource = ImageFile | TarMember | ImageBytes
