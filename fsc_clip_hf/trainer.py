@@ -33,6 +33,10 @@ class LogitScaleClampCallback(TrainerCallback):
             _unwrap(model).logit_scale.clamp_(0, MAX_LOGIT_SCALE)
 
 
+def _distributed() -> bool:
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
+
+
 def _unwrap(model):
     while hasattr(model, "module"):
         model = model.module
@@ -66,6 +70,25 @@ class FSCTrainer(Trainer):
         self.add_callback(LogitScaleClampCallback())
         if self._streaming() and self._data_epochs is None:  # the epoch bookkeeping a stream needs
             self.add_callback(DataEpochCallback(dataset=self.train_dataset))
+        if _distributed():
+            # TrainingArguments hands ddp_timeout to the process group except on CPU (use_cpu: gloo keeps
+            # torch's 30 minutes), so a hung process would hang the others that long.
+            torch.distributed.distributed_c10d._set_pg_timeout(args.ddp_timeout_delta)
+
+    def train(self, *args, **kwargs):
+        """`Trainer.train`; a collective that times out (another process hung or dead) fails with a message
+        that says so."""
+        try:
+            return super().train(*args, **kwargs)
+        except RuntimeError as err:  # torch.distributed.DistBackendError is one
+            if not (_distributed() and "timed out" in str(err).lower()):
+                raise
+            message = (f"process {self.args.process_index}: a collective operation waited more than "
+                       f"ddp_timeout={self.args.ddp_timeout}s for the other processes: one of them is hung (stopped, "
+                       "deadlocked or far slower) or dead, so the run stops here. Resume from the last checkpoint "
+                       "(--resume_from_checkpoint last); raise ddp_timeout if a step can legitimately take longer.")
+            logger.error(message)
+            raise RuntimeError(message) from err
 
     def get_decay_parameter_names(self, model) -> list[str]:
         # Biases, norms, the class embedding and the logit scale (all < 2-D) take no weight decay.

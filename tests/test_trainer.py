@@ -2,8 +2,11 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -298,3 +301,66 @@ def test_the_hub_token_never_reaches_a_checkpoint(world, tmp_path):
     assert b"hf_secret_token_123" not in saved.read_bytes()
     assert torch.load(saved, weights_only=False).hub_token is None
     assert trainer.args.hub_token == "hf_secret_token_123"  # still there for the upload
+
+
+HUNG_RANK = """
+import os, signal, sys
+from transformers import TrainerCallback
+from fsc_clip_hf import pipeline
+from fsc_clip_hf.configs import parse_args
+
+
+class StopsAtStep2(TrainerCallback):
+    def on_step_end(self, args, state, control, **kwargs):
+        if args.process_index == 1 and state.global_step == 2:
+            os.kill(os.getpid(), signal.SIGSTOP)  # hung: alive, holding its sockets, never answering
+
+
+class HungTrainer(pipeline.FSCTrainer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_callback(StopsAtStep2())
+
+
+pipeline.FSCTrainer = HungTrainer
+pipeline.run_training(parse_args(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_a_hung_process_fails_the_run_after_ddp_timeout_with_a_message(world, tmp_path):
+    """Process 1 stops itself (SIGSTOP) after step 2; process 0 must fail within ddp_timeout, saying why,
+    and torchrun then stops the run. (torchrun gives the stopped process 30 s to end on SIGTERM before it
+    kills it: once it has begun to stop the run, the test kills it all instead of waiting.)"""
+    script = tmp_path / "hung.py"
+    script.write_text(HUNG_RANK)
+    run = options(world, tmp_path / "out", "--max_steps", "20", "--ddp_timeout", "8", "--loss_name", "clip",
+                  "--shuffle_buffer", "0")
+    at = run.index("--add_random_text_hard_negatives")
+    del run[at:at + 2]  # no negatives: no spaCy to load
+    run[run.index("--per_device_train_batch_size") + 1] = "2"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
+    started = time.monotonic()
+    launcher = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                                 "--master_port", "29534", "--monitor-interval", "0.5", str(script), *run],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
+    watchdog = threading.Timer(150, os.killpg, (launcher.pid, signal.SIGKILL))
+    watchdog.start()
+    lines, failed_at = [], None
+    try:
+        for line in launcher.stdout:
+            lines.append(line)
+            if "a collective operation waited more than ddp_timeout=8s" in line and failed_at is None:
+                failed_at = time.monotonic()
+            if failed_at is not None and "closing signal SIGTERM" in line:
+                break  # process 0 has exited with the error and torchrun is stopping the run
+    finally:
+        watchdog.cancel()
+        os.killpg(launcher.pid, signal.SIGKILL)
+        launcher.wait()
+    output = "".join(lines)
+    assert failed_at is not None, output[-3000:]
+    assert "process 0: a collective operation waited more than ddp_timeout=8s" in output
+    assert "closing signal SIGTERM" in output
+    assert time.monotonic() - started < 60
