@@ -92,7 +92,9 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
         if data.num_rows is None:
             raise ValueError(f"train_data {train_data!r} has no known length: set max_steps.")
         global_batch = args.per_device_train_batch_size * args.world_size * args.gradient_accumulation_steps
-        per_epoch = data.num_rows // global_batch if args.dataloader_drop_last else math.ceil(data.num_rows / global_batch)
+        # With drop_last the partial batch closing each epoch is not trained on.
+        per_epoch = (data.num_rows // global_batch if args.dataloader_drop_last
+                     else math.ceil(data.num_rows / global_batch))
         args.max_steps = per_epoch * math.ceil(args.num_train_epochs)
         logger.info("%d samples, global batch %d: max_steps = %d for %s epochs",
                     data.num_rows, global_batch, args.max_steps, args.num_train_epochs)

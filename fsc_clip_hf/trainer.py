@@ -86,8 +86,8 @@ class FSCTrainer(Trainer):
     def create_scheduler(self, num_training_steps: int, optimizer=None):
         if self.args.warmup_style != "authors" or self.lr_scheduler is not None:
             return super().create_scheduler(num_training_steps, optimizer)
-        self.lr_scheduler = open_clip_cosine_schedule(optimizer or self.optimizer,
-                                                      self.args.get_warmup_steps(num_training_steps), num_training_steps)
+        warmup = self.args.get_warmup_steps(num_training_steps)
+        self.lr_scheduler = open_clip_cosine_schedule(optimizer or self.optimizer, warmup, num_training_steps)
         self._created_lr_scheduler = True
         return self.lr_scheduler
 

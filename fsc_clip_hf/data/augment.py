@@ -7,8 +7,10 @@ torchvision cannot be imported beside the CPU torch used here, so the crop is wr
 torchvision's sampling rule: up to 10 draws of an area share (uniform in `scale`) and an aspect ratio
 (log-uniform in `ratio`); the first that fits gives the box, at a uniform position; if none fits,
 the central crop of the largest box within the ratio bounds (the whole image when its own ratio is
-inside them). An image more elongated than 4:3 never fits a draw, so it always gets that central box,
-whatever its area share (a 3:2 photo: 89 %). The box is cut out and resized with PIL's bicubic filter, as torchvision does for PIL.
+inside them). A box covering at least 90 % of the area is at least 0.9 times as elongated as the
+image, so an image more elongated than (4/3) / 0.9 ≈ 1.48 (a 3:2 photo, a 16:9 frame) never fits a
+draw and always gets that central box, whatever its area share (3:2: 89 %). The box is cut out and resized with PIL's bicubic
+filter, as torchvision does for PIL images.
 
 Draws come from a `random.Random` seeded for each sample (the collator derives the seed from the run's
 seed, the epoch and the sample), so a crop does not depend on the worker that made it or on where a
