@@ -132,7 +132,7 @@ class CLIPEmbedder:
     # ------------------------------------------------------------------ internals
 
     @staticmethod
-    def _stack_cached(cache: dict[str, torch.Tensor], keys: list[str]) -> torch.Tensor:
+    def _stack_cached(cache: dict, keys: list) -> torch.Tensor:
         if not keys:
             return torch.zeros(0, 0)
         return torch.stack([cache[key] for key in keys])
