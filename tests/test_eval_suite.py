@@ -52,6 +52,7 @@ def test_summary_in_the_seeds_terms_with_its_coverage(data_root):
                                      "What'sUp": pytest.approx(expected["whatsup"])}
     assert set(results["missing"]) == {"aro", "flickr30k"}
     assert "vgr_vga_images.zip" in results["missing"]["aro"] and str(root / "aro") in results["missing"]["aro"]
+    assert "unzip the zip there (it creates aro/images/)" in results["missing"]["aro"]
 
 
 def test_a_broken_benchmark_is_reported_and_the_others_still_run(data_root):
