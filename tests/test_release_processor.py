@@ -102,18 +102,25 @@ def test_saved_open_clip_processor_loads_without_this_package_as_the_standard_on
     assert isinstance(OpenCLIPImageProcessor.from_pretrained(tmp_path / "image_only"), OpenCLIPImageProcessor)
 
 
-def test_a_folder_without_tokenizer_is_refused_with_what_to_pass(tmp_path):
+@pytest.fixture
+def model_without_tokenizer(tmp_path):
+    """What a bare `save_pretrained` of model and image processor leaves: no tokenizer files."""
     processor = tiny_processor(tmp_path / "tokenizer")
-    model = tiny_clip(processor)
-    model.save_pretrained(tmp_path / "model")
+    tiny_clip(processor).save_pretrained(tmp_path / "model")
     processor.image_processor.save_pretrained(tmp_path / "model")
+    return str(tmp_path / "model")
+
+
+def test_a_folder_without_tokenizer_is_refused_with_what_to_pass(model_without_tokenizer, tmp_path):
+    text_config = CLIPModel.from_pretrained(model_without_tokenizer).config.text_config
     # transformers "succeeds" with a 2-token placeholder...
-    assert len(CLIPProcessor.from_pretrained(tmp_path / "model").tokenizer) == 2
+    assert len(CLIPProcessor.from_pretrained(model_without_tokenizer).tokenizer) == 2
     # ...which is refused.
-    expected = rf"2 tokens .* {len(processor.tokenizer)} rows.*--processor_name_or_path.*clip_tokenizer"
+    expected = rf"2 tokens .* {text_config.vocab_size} rows.*--processor_name_or_path.*clip_tokenizer"
     with pytest.raises(TokenizerMismatchError, match=expected):
-        load_processor(str(tmp_path / "model"), model.config.text_config)
-    check_processor(processor, model.config.text_config, source="tiny", option="--x")  # the right one passes
+        load_processor(model_without_tokenizer, text_config)
+    right = tiny_processor(tmp_path / "tokenizer")
+    check_processor(right, text_config, source="tiny", option="--x")  # the model's own tokenizer passes
 
 
 def test_a_tokenizer_of_the_right_size_that_cannot_encode_text_or_pools_elsewhere_is_refused(tmp_path):
@@ -135,3 +142,23 @@ def _folder_without_tokenizer(tmp_path):
     CLIPModel.config_class().save_pretrained(tmp_path / "bare")
     CLIPImageProcessorPil().save_pretrained(tmp_path / "bare")
     return tmp_path / "bare"
+
+
+def test_training_refuses_a_model_folder_without_tokenizer(model_without_tokenizer, tmp_path):
+    from fsc_clip_hf.configs import parse_args
+    from fsc_clip_hf.pipeline import run_training
+
+    args = parse_args(["--model_name_or_path", model_without_tokenizer, "--train_data", str(tmp_path / "none.jsonl"),
+                       "--output_dir", str(tmp_path / "out"), "--use_cpu", "true", "--report_to", "none",
+                       "--max_steps", "1"])
+    with pytest.raises(TokenizerMismatchError, match="--processor_name_or_path"):
+        run_training(args)
+
+
+def test_recipes_eval_refuses_a_model_folder_without_tokenizer(model_without_tokenizer, tmp_path):
+    from fsc_clip_hf.evaluation.cli import main
+
+    with pytest.raises(TokenizerMismatchError, match="--processor_name_or_path"):
+        main(["--model_name_or_path", model_without_tokenizer, "--benchmarks", "synthetic", "--device", "cpu",
+              "--data_root", str(tmp_path), "--output_dir", str(tmp_path / "eval"), "--no_progress"])
+    assert not (tmp_path / "eval").exists()

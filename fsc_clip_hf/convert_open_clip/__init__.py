@@ -19,13 +19,14 @@ factors), :mod:`.configs` (configurations both ways), :mod:`.checkpoint` (folder
 """
 
 from .authors_lora import merge_authors_lora
-from .checkpoint import convert_checkpoint, convert_to_open_clip, read_open_clip, write_open_clip_files
+from .checkpoint import (OPEN_CLIP_CONFIG, OPEN_CLIP_WEIGHTS, convert_checkpoint, convert_to_open_clip, read_open_clip,
+                         write_open_clip_files)
 from .configs import (ARCHITECTURES, HIDDEN_ACTS, OpenClipArch, OpenClipIncompatible, clip_config_from_state_dict,
                       open_clip_geometry, open_clip_model_config, open_clip_preprocess_config)
 from .weights import hf_to_open_clip, load_open_clip_state_dict, open_clip_to_hf
 
 __all__ = [
-    "ARCHITECTURES", "HIDDEN_ACTS", "OpenClipArch", "OpenClipIncompatible", "clip_config_from_state_dict",
+    "OPEN_CLIP_CONFIG", "OPEN_CLIP_WEIGHTS", "ARCHITECTURES", "HIDDEN_ACTS", "OpenClipArch", "OpenClipIncompatible", "clip_config_from_state_dict",
     "convert_checkpoint", "convert_to_open_clip", "hf_to_open_clip", "load_open_clip_state_dict",
     "merge_authors_lora", "open_clip_geometry", "open_clip_model_config", "open_clip_preprocess_config",
     "open_clip_to_hf", "read_open_clip", "write_open_clip_files",

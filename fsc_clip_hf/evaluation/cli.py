@@ -16,8 +16,9 @@ import os
 
 import torch
 from accelerate import PartialState
-from transformers import AutoProcessor, CLIPModel
+from transformers import CLIPModel
 
+from ..processor import load_processor
 from .adapters import BENCHMARKS, GROUPS
 from .report import coverage_line, write_report
 from .suite import evaluate_model
@@ -56,7 +57,8 @@ def main(argv: list[str] | None = None) -> dict:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     device = torch.device(args.device) if args.device else state.device
     model = CLIPModel.from_pretrained(args.model_name_or_path, dtype=DTYPES[args.dtype]).to(device)
-    processor = AutoProcessor.from_pretrained(args.processor_name_or_path or args.model_name_or_path)
+    # Refuses a tokenizer that cannot be the model's (transformers' 2-token placeholder, a wrong vocabulary).
+    processor = load_processor(args.processor_name_or_path or args.model_name_or_path, model.config.text_config)
     logger.info("evaluating %s (%s, %s, %d process(es)) on %s from %s", args.model_name_or_path, args.dtype, device,
                 state.num_processes, args.benchmarks, os.path.abspath(args.data_root))
     results = evaluate_model(model, processor, args.benchmarks, args.data_root,
