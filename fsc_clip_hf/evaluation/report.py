@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 
 from .adapters import COMPOSITIONALITY, GROUPS
 from .adapters.retrieval import RECALLS
@@ -98,9 +99,12 @@ def _synthetic_section(results: dict) -> list[str]:
     return lines + _table(["benchmark", "subset", "score"], rows)
 
 
-def plot_comp_vs_zs(results: dict, path: str) -> None:
+def plot_comp_vs_zs(results: dict, path: str, curve: Sequence[tuple[str, dict]] = ()) -> None:
     """Comp against ZS: the 12 published FSC-CLIP runs, the published ZS of the pretrained CLIP and of
-    NegCLIP (vertical lines: their Comp is not published), and this model when both are measured."""
+    NegCLIP (vertical lines: their Comp is not published), and this model when both are measured.
+
+    ``curve``: ``(label, results)`` of variants of this model (a WiSE-FT sweep), joined by a line.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -128,6 +132,7 @@ def plot_comp_vs_zs(results: dict, path: str) -> None:
         ax.scatter(summary["zs"], summary["comp"], marker="*", s=220, color="tab:red", label=label, zorder=3)
     else:
         ax.text(0.02, 0.02, f"{results['model']}: Comp and ZS not both measured", transform=ax.transAxes, fontsize=8)
+    _draw_curve(ax, [(label, variant["summary"]) for label, variant in curve])
     ax.set_xlabel("ZS: mean zero-shot top-1 over 21 tasks (%)")
     ax.set_ylabel("Comp: mean over 11 compositionality benchmarks (%)")
     ax.set_title("Compositionality vs. zero-shot accuracy")
@@ -140,6 +145,7 @@ def plot_comp_vs_zs(results: dict, path: str) -> None:
         ax.scatter(synthetic["zs"], synthetic["comp"], marker="*", s=220, color="tab:red")
         ax.annotate(str(results["model"]), (synthetic["zs"], synthetic["comp"]), textcoords="offset points",
                     xytext=(6, 6), fontsize=8)
+        _draw_curve(ax, [(label, variant.get("synthetic", {}).get("summary", {})) for label, variant in curve])
         ax.set_xlabel("synthetic ZS (%)")
         ax.set_ylabel("synthetic Comp (%)")
         ax.set_title("Synthetic world")
@@ -148,3 +154,12 @@ def plot_comp_vs_zs(results: dict, path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=130, bbox_inches="tight")
     plt.close(fig)
+
+
+def _draw_curve(ax, points: list[tuple[str, dict]]) -> None:
+    points = [(label, summary["zs"], summary["comp"]) for label, summary in points if {"comp", "zs"} <= summary.keys()]
+    if points:
+        ax.plot([zs for _, zs, _ in points], [comp for *_, comp in points], marker="o", markersize=4, linewidth=1,
+                color="tab:red", zorder=2)
+        for label, zs, comp in points:
+            ax.annotate(label, (zs, comp), textcoords="offset points", xytext=(4, 4), fontsize=6, color="tab:red")
