@@ -34,9 +34,9 @@ def load_processor(path: str, text_config=None, *, option: str = "--processor_na
     ``option`` says, in the error, how the user gives another tokenizer (e.g. ``--processor_name_or_path``).
     """
     processor = CLIPProcessor.from_pretrained(path)
-    image_processor = processor.image_processor
-    if getattr(image_processor, OPEN_CLIP_PREPROCESS, False) and not isinstance(image_processor, OpenCLIPImageProcessor):
-        processor = CLIPProcessor(image_processor=OpenCLIPImageProcessor(**image_processor.to_dict()),
+    if getattr(processor.image_processor, OPEN_CLIP_PREPROCESS, False):
+        # Read from the folder again rather than converted: transformers may have picked another backend.
+        processor = CLIPProcessor(image_processor=OpenCLIPImageProcessor.from_pretrained(path),
                                   tokenizer=processor.tokenizer)
     if text_config is not None:
         check_processor(processor, text_config, source=path, option=option)
