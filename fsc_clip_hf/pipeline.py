@@ -7,8 +7,6 @@ import math
 import os
 import tempfile
 
-from transformers import CLIPProcessor
-
 from .data import DataEpochCallback, FSCCollator, load_image_text_dataset
 from .data.augment import build_train_transform
 from .data.sources import HUB_WEBDATASETS
@@ -17,6 +15,7 @@ from .evaluation.report import write_report
 from .hub import release_from_trainer
 from .lora import apply_lora
 from .modeling import FSCCLIPModel
+from .processor import load_processor
 from .trainer import FSCTrainer, latest_complete_checkpoint
 from .training_args import FSCTrainingArguments
 
@@ -71,8 +70,9 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
 
     if args.eval_benchmarks:
         check_benchmarks(args.eval_benchmarks, args.eval_data_root)  # fail now, not at the first evaluation
-    processor = CLIPProcessor.from_pretrained(processor_path)
     model = FSCCLIPModel.from_pretrained(model_path)
+    # A tokenizer that cannot be the model's (e.g. transformers' placeholder for a folder without one) fails here.
+    processor = load_processor(processor_path, model.config.text_config, option="--processor_name_or_path")
     if args.use_lora:
         model = apply_lora(model, args.lora_r, args.lora_alpha, args.lora_dropout, style=args.lora_style,
                            seed=args.seed)
