@@ -16,6 +16,7 @@ from .checkpoints import rotate_checkpoints, write_marker
 from .data.callbacks import DataEpochCallback
 from .data.resume import PLACEHOLDER_KEY, STREAM_KEY, SeekableStream, TaggedCollate
 from .losses import FSCLoss
+from .schedules import ScheduleFollowsGlobalStep, open_clip_cosine_schedule
 from .training_args import FSCTrainingArguments
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ class FSCTrainer(Trainer):
             # TrainingArguments hands ddp_timeout to the process group except on CPU (use_cpu: gloo keeps
             # torch's 30 minutes), so a hung process would hang the others that long.
             torch.distributed.distributed_c10d._set_pg_timeout(args.ddp_timeout_delta)
+        if self.args.warmup_style == "authors":
+            self.add_callback(ScheduleFollowsGlobalStep())
 
     def train(self, *args, **kwargs):
         """`Trainer.train`; a collective that times out (another process hung or dead) fails with a message
@@ -89,6 +92,14 @@ class FSCTrainer(Trainer):
                        "(--resume_from_checkpoint last); raise ddp_timeout if a step can legitimately take longer.")
             logger.error(message)
             raise RuntimeError(message) from err
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        if self.args.warmup_style != "authors" or self.lr_scheduler is not None:
+            return super().create_scheduler(num_training_steps, optimizer)
+        warmup = self.args.get_warmup_steps(num_training_steps)
+        self.lr_scheduler = open_clip_cosine_schedule(optimizer or self.optimizer, warmup, num_training_steps)
+        self._created_lr_scheduler = True
+        return self.lr_scheduler
 
     def get_decay_parameter_names(self, model) -> list[str]:
         # Biases, norms, the class embedding and the logit scale (all < 2-D) take no weight decay.

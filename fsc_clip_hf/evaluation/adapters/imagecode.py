@@ -17,7 +17,7 @@ import os
 import re
 
 from ..images import ImageFile
-from ..items import BenchmarkData, ImageChoice
+from ..items import FIRST, BenchmarkData, ImageChoice
 from .base import Benchmark, pooled_accuracy, read_json
 
 _INDEX = re.compile(r"(\d+)")
@@ -41,7 +41,8 @@ class ImageCoDe(Benchmark):
             images = [ImageFile(os.path.join(folder, name)) for name in names]
             subset = "static" if "open-images" in image_set else "video"
             data.image_choices.extend(ImageChoice(subset=subset, caption=text.strip(), images=images,
-                                                  answer=int(index)) for index, text in descriptions.items())
+                                                  answer=int(index), ties=FIRST)
+                                      for index, text in descriptions.items())
         return data
 
     def summarise(self, scores):
