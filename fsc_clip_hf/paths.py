@@ -1,8 +1,10 @@
 """File paths read from data files (training tables, benchmark annotations) stay under their root.
 
 An annotation file names images relative to a folder. A path that is absolute or climbs out with ``..``
-would make the loader read any file the process can read (``/etc/shadow``, ``/dev/zero``, a FIFO): it is
-refused unless the user allows it (``allow_paths_outside_root``). The check is on the path as written
+would make the loader read any file the process can read (``/etc/shadow``, ``/dev/zero``, a FIFO), so it is
+refused. Training tables count such rows as ``path_outside_root`` (``allow_paths_outside_root`` reads
+them); benchmark adapters skip such items as malformed (``evaluation.adapters.base.data_path``). The check
+is on the path as written
 (lexical): symbolic links inside the root, e.g. an image folder linked from another disk, keep working.
 """
 
@@ -30,10 +32,8 @@ def join_under(root: str, relative: str, *, allow_outside: bool = False) -> str:
     if allow_outside:
         return relative if absolute else module.join(root, relative)
     if absolute:
-        raise PathOutsideRoot(f"{relative!r} is an absolute path; paths must be relative to {root or 'their file'!r} "
-                              "(allow_paths_outside_root allows it)")
+        raise PathOutsideRoot(f"{relative!r} is an absolute path, not one relative to {root or 'its folder'!r}")
     parts = posixpath.normpath(relative.replace("\\", "/")).split("/")
     if parts[0] == "..":
-        raise PathOutsideRoot(f"{relative!r} leaves {root or 'its folder'!r} through '..' "
-                              "(allow_paths_outside_root allows it)")
+        raise PathOutsideRoot(f"{relative!r} leaves {root or 'its folder'!r} through '..'")
     return module.join(root, relative) if root else relative

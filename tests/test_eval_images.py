@@ -1,6 +1,7 @@
 """Benchmark images: decoded as open_clip's evaluation does, but 16-bit greyscale rescaled as in training."""
 
 import io
+import json
 import os
 import tarfile
 
@@ -50,3 +51,20 @@ def test_only_regular_files_of_bounded_size_are_opened(tmp_path):
     assert TarMember(str(tmp_path / "s.tar"), "0.png", member.offset_data, member.size).open().size == (24, 20)
     with pytest.raises(BadSample, match="file_too_large"):
         TarMember(str(tmp_path / "s.tar"), "0.png", member.offset_data, 1 << 40).open()
+
+
+def test_benchmark_image_paths_that_leave_their_folder_are_malformed_items(tmp_path):
+    from fsc_clip_hf.evaluation.adapters.sugarcrepe import SugarCrepe
+
+    (tmp_path / "coco" / "val2017").mkdir(parents=True)
+    (tmp_path / "coco" / "val2017" / "a.jpg").write_bytes(image_bytes(fmt="JPEG"))
+    (tmp_path / "sugarcrepe").mkdir()
+    cases = {"0": {"filename": "a.jpg", "caption": "a cat", "negative_caption": "a dog"},
+             "1": {"filename": "../../../etc/hostname", "caption": "a cat", "negative_caption": "a dog"},
+             "2": {"filename": "/etc/hostname", "caption": "a cat", "negative_caption": "a dog"}}
+    (tmp_path / "sugarcrepe" / "swap_att.json").write_text(json.dumps(cases))
+    data = SugarCrepe().load(str(tmp_path))
+    assert [item.image.path for item in data.text_choices] == [str(tmp_path / "coco" / "val2017" / "a.jpg")]
+    assert data.skips.total("swap_att") == 2
+    assert any("leaves" in example for example in sum(data.skips.examples.values(), []))
+    assert any("absolute" in example for example in sum(data.skips.examples.values(), []))
