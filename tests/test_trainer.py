@@ -234,23 +234,41 @@ def sharded(world, tmp_path_factory):
     return dict(world, shards=str(shards))
 
 
-@pytest.mark.parametrize("workers", [0, 2])
-def test_resume_from_any_epoch_with_workers_ends_with_the_same_weights(sharded, tmp_path, workers):
-    """A checkpoint in the middle of epoch 0 and one in the middle of epoch 2 of a 13-step run, resumed
-    in new folders, end equal to the uninterrupted run. With workers, the last partial batches are dropped."""
-    common = ("--max_steps", "13", "--save_strategy", "steps", "--save_steps", "1", "--seed", "5",
-              "--dataloader_num_workers", str(workers), "--dataloader_drop_last", str(workers > 0).lower())
+class SaveAt(TrainerCallback):
+    """Checkpoints at the given steps only (writing one per step would slow the test down)."""
+
+    def __init__(self, steps):
+        self.steps = steps
+
+    def on_step_end(self, args, state, control, **kwargs):
+        control.should_save = state.global_step in self.steps
+
+
+@pytest.mark.parametrize("workers,max_steps,saves", [(0, 13, (3, 12)), (2, 9, (2, 7))])
+def test_resume_from_any_epoch_with_workers_ends_with_the_same_weights(sharded, tmp_path, monkeypatch, workers,
+                                                                        max_steps, saves):
+    """A checkpoint in the middle of epoch 0 and one in the middle of epoch 2, resumed in new folders, end
+    equal to the uninterrupted run. 0 workers: 5 batches per epoch (the last one partial); 2 workers with
+    their last partial batches dropped: 3 (2 from one worker, 1 from the other)."""
+    common = ("--max_steps", str(max_steps), "--seed", "5", "--dataloader_num_workers", str(workers),
+              "--dataloader_drop_last", str(workers > 0).lower(), "--dataloader_persistent_workers", "true")
+    original = pipeline.FSCTrainer
+
+    class Saving(original):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.add_callback(SaveAt(saves))
+
+    monkeypatch.setattr(pipeline, "FSCTrainer", Saving)
     straight = train(sharded, tmp_path / "straight", *common)
+    monkeypatch.setattr(pipeline, "FSCTrainer", original)
     expected = {k: v.clone() for k, v in straight.model.state_dict().items()}
-    states = {step: json.loads((tmp_path / "straight" / f"checkpoint-{step}" / "data_state-0.json").read_text())
-              for step in range(1, 14)}
-    for epoch in (0, 2):
-        in_epoch = [step for step, state in states.items() if state["epoch"] == epoch]
-        step = in_epoch[len(in_epoch) // 2]
-        assert 0 < sum(taken for taken, _ in states[step]["workers"].values())  # mid-epoch
+    for step, epoch in zip(saves, (0, 2)):
         checkpoint = tmp_path / "straight" / f"checkpoint-{step}"
+        state = json.loads((checkpoint / "data_state-0.json").read_text())
+        assert state["epoch"] == epoch and 0 < sum(taken for taken, _ in state["workers"].values())  # mid-epoch
         resumed = train(sharded, tmp_path / f"from-{step}", *common, "--resume_from_checkpoint", str(checkpoint))
-        assert resumed.state.global_step == 13
+        assert resumed.state.global_step == max_steps
         for name, tensor in resumed.model.state_dict().items():
             torch.testing.assert_close(tensor, expected[name], atol=1e-6, rtol=0, msg=f"{name} from step {step}")
 
