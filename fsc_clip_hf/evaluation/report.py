@@ -13,7 +13,9 @@ import os
 
 from .adapters import COMPOSITIONALITY, GROUPS
 from .adapters.retrieval import RECALLS
+from .adapters.zeroshot import TASK_METRICS
 from .published import COCO_B32_BENCHMARKS, FSC_CLIP_RESULTS, REFERENCE_MODELS
+from .zeroshot_metrics import metric_label
 
 FILES = ("results.json", "results.md", "comp_vs_zs.png")
 _FAMILY_LABELS = {"comp": "benchmarks", "zs": "tasks", "retrieval": "sets"}
@@ -69,8 +71,9 @@ def markdown_report(results: dict) -> str:
     tasks = [name for name in GROUPS["zs"] if name in details]
     if tasks:
         lines += ["## Zero-shot classification", ""]
-        lines += _table(["task", "top-1", "top-5"], [[details[t]["title"], _cell(details[t]["subsets"].get("top1")),
-                                                      _cell(details[t]["subsets"].get("top5"))] for t in tasks])
+        lines += _table(["task", "metric", "score", "top-1", "top-5"],
+                        [[details[t]["title"], metric_label(TASK_METRICS[t]), _cell(details[t]["score"]),
+                          *(_cell(details[t]["subsets"].get(k)) for k in ("top1", "top5"))] for t in tasks])
     if results["retrieval"]:
         lines += ["## Retrieval", ""]
         lines += _table(["set", *(r.replace("_r", " R@").upper() for r in RECALLS)],
