@@ -5,10 +5,16 @@ Layout under ``data_root``::
     imagecode/valid_data.json             {image_set: {image_index: description}}
     imagecode/image-sets/<image_set>/img<k>.jpg   the ten images of each set (image-sets.zip)
 
-Each description against the ten images of its set (caption → images); the true image is
-``img<image_index>``. Subsets ``static`` (sets from Open Images) and ``video`` (video frames); ImageCoDe =
-the accuracy over all descriptions, as the benchmark reports it (which is also how the FSC-CLIP
-evaluation's figure is made up from its two parts).
+Each description against the ten images of its set (caption → images); the true image is the
+``image_index``-th of the set's images ordered by their number, as the official evaluation
+(``baselines/clip/zero_shot.py``) indexes them: video sets name frames by frame number (``img0``,
+``img7``, ...), so the number is not the position. Subsets ``static`` (sets from Open Images) and
+``video`` (video frames); ImageCoDe = the accuracy over all descriptions, as the benchmark reports it
+(which is also how the FSC-CLIP evaluation's figure is made up from its two parts).
+
+Every set has ten images. A set whose folder is missing or holds another number of ``img<k>.jpg``
+files (an interrupted unzip), and a description whose index is not one of its set's ten, cost only
+those descriptions: they are skipped and counted in the notes, never the benchmark.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from ..images import ImageFile
 from ..items import BenchmarkData, ImageChoice
 from .base import Benchmark, pooled_accuracy, read_json
 
-_INDEX = re.compile(r"(\d+)")
+_IMAGE = re.compile(r"img(\d+)\.jpg")
+SET_SIZE = 10
 
 
 class ImageCoDe(Benchmark):
@@ -32,18 +39,45 @@ class ImageCoDe(Benchmark):
         root = self.root(data_root)
         annotation, image_sets = os.path.join(root, "valid_data.json"), os.path.join(root, "image-sets")
         self.require(data_root, [annotation, image_sets])
-        data = BenchmarkData()
+        data, skipped = BenchmarkData(), {"missing": [], "incomplete": [], "index": 0}
         for image_set, descriptions in read_json(annotation).items():
-            folder = os.path.join(image_sets, image_set)
-            # Images are img0.jpg ... img9.jpg; ordered by their number, not as text (img10 > img9).
-            names = sorted((n for n in os.listdir(folder) if n.endswith(".jpg")),
-                           key=lambda n: int(_INDEX.search(n).group(1)))
-            images = [ImageFile(os.path.join(folder, name)) for name in names]
+            images = self._images(os.path.join(image_sets, image_set))
+            if images is None or len(images) != SET_SIZE:
+                skipped["missing" if images is None else "incomplete"].append((image_set, len(descriptions)))
+                continue
             subset = "static" if "open-images" in image_set else "video"
-            data.image_choices.extend(ImageChoice(subset=subset, caption=text.strip(), images=images,
-                                                  answer=int(index)) for index, text in descriptions.items())
+            for index, text in descriptions.items():
+                if not (str(index).isdigit() and int(index) < SET_SIZE):
+                    skipped["index"] += 1
+                    continue
+                data.image_choices.append(ImageChoice(subset=subset, caption=text.strip(), images=images,
+                                                      answer=int(index)))
+        if not data.image_choices:  # not one set there: the images were never unzipped
+            raise self.missing(data_root, [os.path.join(image_sets, next(iter(skipped["missing"]), ("?",))[0])])
+        data.notes.extend(_skip_notes(skipped))
         return data
+
+    @staticmethod
+    def _images(folder: str) -> list[ImageFile] | None:
+        """The set's images ordered by their number (img10 after img9), or None when the folder is absent."""
+        if not os.path.isdir(folder):
+            return None
+        numbered = [(int(match.group(1)), name) for name in os.listdir(folder) if (match := _IMAGE.fullmatch(name))]
+        return [ImageFile(os.path.join(folder, name)) for _, name in sorted(numbered)]
 
     def summarise(self, scores):
         subsets = {subset: values["accuracy"] for subset, values in scores.items()}
         return subsets, pooled_accuracy(scores, scores)
+
+
+def _skip_notes(skipped: dict) -> list[str]:
+    notes = []
+    for kind, reason in (("missing", "image set not in image-sets/"),
+                         ("incomplete", f"image set without its {SET_SIZE} images")):
+        if skipped[kind]:
+            count = sum(descriptions for _, descriptions in skipped[kind])
+            notes.append(f"{count} descriptions skipped: {reason} ({len(skipped[kind])} sets, e.g. "
+                         f"{[image_set for image_set, _ in skipped[kind][:3]]})")
+    if skipped["index"]:
+        notes.append(f"{skipped['index']} descriptions skipped: image index not one of its set's {SET_SIZE}")
+    return notes
