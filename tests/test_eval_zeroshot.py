@@ -149,13 +149,13 @@ def test_release_uses_elevaters_prompts(tmp_path):
 def test_iris_release_in_a_deflated_zip_skips_unlabelled_and_absent_images(tmp_path, colour_prompts):
     _, samples, score = zf.MEAN_PER_CLASS
     zf.write_iris_release(tmp_path, "caltech_101_20211007", "test.txt", samples, compression=8,
-                          extra_lines=["test.zip@images/unlabelled.png", "test.zip@images/not_there.png 1"])
+                          extra_lines=["test.zip@images/00000.png", "test.zip@images/not_there.png 1"])
     record = run(tmp_path, "caltech101")["details"]["caltech101"]
     assert record["score"] == pytest.approx(score)
     assert record["subsets"] == pytest.approx({"top1": 100 / 3, "mean_per_class": score})  # no top-5: 3 classes
     assert record["items"] == 3
-    assert record["notes"][:2] == ["1 images skipped: their index entry has no label",
-                                   "1 images skipped: not in their zip or folder, e.g. ['test.zip@images/not_there.png']"]
+    assert record["notes"][:2] == ["1 images skipped: not in their zip or folder, e.g. ['test.zip@images/not_there.png']",
+                                   "1 images skipped: no label"]
     assert "6084" in record["notes"][2]  # three images are not ELEVATER's 6,084: said, not hidden
 
 
@@ -261,3 +261,37 @@ def test_published_figures_bear_out_the_metric_of_each_task():
     assert abs(2 * pairs - round(2 * pairs)) < 1e-6
     # ZS is the plain mean of the 21.
     assert sum(OPENAI_B32.values()) / 21 == pytest.approx(57.09520158, abs=1e-6)
+
+
+def test_multilabel_image_without_a_label_stays_a_negative(tmp_path, colour_prompts):
+    # MAP's three images plus the first one listed again without a label, a negative for both classes. For
+    # red it ties with its positive twin at the top: one point (precision 1/2, recall 1/2), then (1/3, 1/2),
+    # (1/2, 1) and the closing (1, 0): 1/2 at recall 1 ... 0.1 (10 points), 1 at 0: 6/11. Blue ranks it last,
+    # after both positives: still 1. mAP (6/11 + 1) / 2.
+    classnames, samples, _ = zf.MAP
+    colour_prompts["voc-2007-classification"] = classnames
+    zf.write_iris_release(tmp_path, "voc2007_20211007", "test_ic.txt", samples,
+                          extra_lines=["test.zip@images/00000.png"])
+    record = run(tmp_path, "voc2007")["details"]["voc2007"]
+    assert record["items"] == 4 and record["score"] == pytest.approx(100 * (6 / 11 + 1) / 2)
+
+
+def test_zip_members_read_from_their_local_header(tmp_path):
+    import zipfile
+
+    from fsc_clip_hf.evaluation.images import ZipMember
+
+    path = tmp_path / "images.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("a.png", zf.png(zf.RED))
+        # Deflated, with a ZIP64 extra field in its local header: the data starts later than name + 30.
+        with archive.open(zipfile.ZipInfo("dir/b.png"), "w", force_zip64=True) as handle:
+            handle.write(zf.png(zf.BLUE))
+    with zipfile.ZipFile(path) as archive:
+        infos = {info.filename: info for info in archive.infolist()}
+    for name, colour in (("a.png", zf.RED), ("dir/b.png", zf.BLUE)):
+        info = infos[name]
+        member = ZipMember(str(path), name, info.header_offset, info.compress_size, info.compress_type)
+        assert member.open().getpixel((0, 0)) == colour and member.key == f"{path}::{name}"
+    with pytest.raises(ValueError, match="no zip member header"):
+        ZipMember(str(path), "a.png", 1, 10).open()

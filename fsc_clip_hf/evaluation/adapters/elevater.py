@@ -24,8 +24,7 @@ its zips and a labelmap, in one of vision-datasets' two formats:
 Images are read inside the zips, which stay packed; a folder named as a zip (its contents unpacked
 there) works too. The class names and prompt templates are ELEVATER's own ``class_map`` and
 ``template_map`` (shipped here as ``elevater_prompts.json``, source and commit named inside), which its
-toolkit uses whatever the release's labelmap says. A single-label image takes its first label, as
-ELEVATER's ``multiclass_to_int`` does; an image without a label is skipped and counted.
+toolkit uses whatever the release's labelmap says.
 """
 
 from __future__ import annotations
@@ -50,8 +49,7 @@ class Release:
     """The test split of one task as read from ELEVATER's release."""
 
     images: list[ImageSource] = field(default_factory=list)
-    labels: list[list[int]] = field(default_factory=list)  # per image its class indices
-    unlabelled: int = 0  # index entries without a label (skipped)
+    labels: list[list[int]] = field(default_factory=list)  # per image its class indices (maybe none)
     absent: list[str] = field(default_factory=list)  # index entries whose image is not in its zip or folder
 
 
@@ -88,9 +86,6 @@ def read_release(folder: str, index: str) -> Release:
     images = _ImageResolver(folder)
     release = Release()
     for image_path, labels in entries:
-        if not labels:
-            release.unlabelled += 1
-            continue
         source = images(image_path)
         if source is None:
             release.absent.append(image_path)

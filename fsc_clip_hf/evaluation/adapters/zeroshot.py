@@ -180,8 +180,6 @@ class ZeroShotClassification(Benchmark):
             raise self.missing(data_root, [error.filename]) from None
         classnames, templates = elevater_prompts(self.task.elevater)
         notes = []
-        if release.unlabelled:
-            notes.append(f"{release.unlabelled} images skipped: their index entry has no label")
         if release.absent:
             notes.append(f"{len(release.absent)} images skipped: not in their zip or folder, e.g. {release.absent[:3]}")
         logger.info("%s: ELEVATER's release in %s", self.name, folder)
@@ -203,10 +201,17 @@ class ZeroShotClassification(Benchmark):
                           [classes for _, classes in labels], folder, [])
 
     def _data(self, classnames, templates, images, labels, source: str, notes: list[str]) -> BenchmarkData:
-        """The task from per-image class lists (checked against the class names), with its notes."""
+        """The task from per-image class lists (checked against the class names), with its notes.
+
+        A single-label image takes its first label, as ELEVATER's ``multiclass_to_int`` does, and one without
+        a label is skipped and counted; a multi-label image without one stays (a negative for every class)."""
         for classes in labels:
             if any(not 0 <= index < len(classnames) for index in classes):
                 raise ValueError(f"{source}: label {classes} outside the {len(classnames)} classes of {self.title}")
+        if not self.task.multilabel and not all(labels):
+            notes.append(f"{sum(not classes for classes in labels)} images skipped: no label")
+            kept = [(image, classes) for image, classes in zip(images, labels) if classes]
+            images, labels = [image for image, _ in kept], [classes for _, classes in kept]
         if len(images) != self.task.test_images:
             notes.append(f"{len(images)} test images where ELEVATER's release (the published figures) has "
                          f"{self.task.test_images}: not comparable with the published score")
