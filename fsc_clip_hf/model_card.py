@@ -111,10 +111,11 @@ def build_eval_results(results: Mapping[str, Any] | None) -> list[EvalResult]:
 def _zeroshot_metric(name: str) -> tuple[str, str]:
     """``(Hub metric type, label)`` of zero-shot task ``name``'s figure: ELEVATER's metric of the task,
     top-1 accuracy for a name the evaluation does not know."""
-    from .evaluation.adapters.zeroshot import TASK_METRICS
+    from .evaluation.adapters.zeroshot import TASK_BY_NAME
     from .evaluation.zeroshot_metrics import METRICS
 
-    _, label, metric_type = METRICS[TASK_METRICS.get(name, "top1")]
+    task = TASK_BY_NAME.get(name)
+    _, label, metric_type = METRICS[task.metric if task else "top1"]
     return metric_type, label
 
 

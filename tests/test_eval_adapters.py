@@ -6,11 +6,11 @@ import shutil
 import datasets
 import pytest
 from eval_benchmark_files import (VALSE_FOLDERS, winoground_examples, write_aro, write_cifar10, write_coco_retrieval,
-                                  write_crepe, write_eqben, write_imagecode, write_spec, write_sugarcrepe,
-                                  write_svo_probes, write_valse, write_vl_checklist, write_whatsup, write_winoground)
+                                  write_crepe, write_eqben, write_eqben_full, write_imagecode, write_spec,
+                                  write_sugarcrepe, write_svo_probes, write_valse, write_vl_checklist, write_whatsup,
+                                  write_winoground)
 from eval_fixtures import ColourCLIP, ColourProcessor
 
-from fsc_clip_hf.evaluation.adapters.vl_checklist import image_folder, subset_of
 from fsc_clip_hf.evaluation.adapters.word_order import normalise_caption, order_test_options
 from fsc_clip_hf.evaluation.suite import evaluate_model
 
@@ -42,10 +42,11 @@ def test_sugarcrepe_averages_its_three_categories(tmp_path):
     assert record["subsets"]["replace_obj"] == pytest.approx(100) and record["items"] == 8
 
 
-def test_aro_crops_vg_and_scrambles_order_captions(tmp_path):
+def test_aro_crops_vg_and_settles_ties_by_its_argmax(tmp_path):
     score, subsets = write_aro(tmp_path)
     record = check(run(tmp_path, "aro"), "aro", score, subsets)
-    assert record["items"] == 4 + 28 + 4  # relations, attributes, 2 x 2 order captions
+    assert record["items"] == 5 + 28 + 4  # relations, attributes, 2 x 2 order captions
+    assert record["counts"]["VG_Relation/under"] == {"items": 1, "skipped": {}}
 
 
 def test_word_order_perturbations_keep_the_words_and_repeat():
@@ -57,22 +58,37 @@ def test_word_order_perturbations_keep_the_words_and_repeat():
     assert all(sorted(option.split()) == sorted(options[0].split()) for option in options)
 
 
-def test_crepe_pools_complexities_per_negative_type(tmp_path):
+def test_crepe_reads_the_all_files_when_present_and_pools_per_type(tmp_path):
     score, subsets = write_crepe(tmp_path)
     record = check(run(tmp_path, "crepe"), "crepe", score, subsets)
-    assert record["notes"] == ["1 rows skipped: their Visual Genome image is not in visual_genome/"]
+    assert record["item_set"] == ("atom: prod_vg_hard_negs_atom_all.csv (all complexities); swap: complexity files 4; "
+                                  "negate: complexity files 5")
+    assert record["counts"]["atom"] == {"items": 3, "skipped": {"image_absent": 1}}
+    assert record["notes"][0].startswith("1 items skipped (image_absent), e.g. ")
+    assert "prod_vg_hard_negs_atom_all.csv [line 4]" in record["notes"][0]
 
 
 def test_eqben_averages_group_scores_over_sources(tmp_path):
     score = write_eqben(tmp_path)
     record = check(run(tmp_path, "eqben"), "eqben", score)
     assert record["subsets"]["eqbenkubric_cnt/group"] == 0 and record["subsets"]["eqbenyoucook2/group"] == 100
+    assert record["item_set"].startswith("10 % subset") and "not comparable" in record["item_set"]
+
+
+def test_eqben_prefers_the_full_set(tmp_path):
+    score = write_eqben_full(tmp_path)
+    record = check(run(tmp_path, "eqben"), "eqben", score)
+    assert record["item_set"] == "full set (all_select.json)"
+    assert record["subsets"] == pytest.approx({"eqbenag/text": 50, "eqbenag/image": 50, "eqbenag/group": 50,
+                                               "eqbensd/text": 100, "eqbensd/image": 100, "eqbensd/group": 100})
+    assert record["counts"]["eqbensd"] == {"items": 1, "skipped": {"image_absent": 1}}
 
 
 def test_imagecode_pools_static_and_video_and_skips_incomplete_sets(tmp_path):
-    score, subsets, notes = write_imagecode(tmp_path)
+    score, subsets, counts = write_imagecode(tmp_path)
     record = check(run(tmp_path, "imagecode"), "imagecode", score, subsets)
-    assert record["items"] == 4 and record["notes"] == notes
+    assert record["items"] == 4 and record["counts"] == counts
+    assert any("open-images-2_missing 0" in note and "open-images-3_short 0" in note for note in record["notes"])
 
 
 def test_imagecode_without_any_image_set_is_missing(tmp_path):
@@ -82,10 +98,12 @@ def test_imagecode_without_any_image_set_is_missing(tmp_path):
     assert "image-sets.zip" in run(tmp_path, "imagecode")["missing"]["imagecode"]
 
 
-def test_svo_probes_skips_rows_without_images(tmp_path):
+def test_svo_probes_keeps_rows_with_exactly_one_negative_type(tmp_path):
     score, subsets = write_svo_probes(tmp_path)
     record = check(run(tmp_path, "svo_probes"), "svo_probes", score, subsets)
-    assert record["notes"] == ["1 of 4 rows skipped: an image is not in svo_probes/images/"]
+    assert record["counts"]["subj_neg"] == {"items": 1, "skipped": {"image_absent": 1}}
+    assert record["counts"]["(all)"] == {"items": 0, "skipped": {"no_negative_type": 1, "several_negative_types": 1}}
+    assert record["skipped"] == 3
 
 
 def test_valse_averages_instruments_of_validated_items(tmp_path):
@@ -102,16 +120,15 @@ def test_valse_with_a_piece_missing_scores_the_rest_without_a_headline(tmp_path)
     assert results["coverage"]["comp"] == {"evaluated": 0, "of": 11}
 
 
-def test_vl_checklist_subsets_follow_the_data_paths(tmp_path):
+def test_vl_checklist_first_1000_per_file_averaged_per_source(tmp_path):
     score, subsets = write_vl_checklist(tmp_path)
     record = check(run(tmp_path, "vl_checklist"), "vl_checklist", score, subsets)
-    assert record["notes"] == ["1 items skipped: their image file is absent"]
-    assert subset_of("Object/Location/hake_location/hake_obj_margin.json") == "Object_Location_margin"
-    assert subset_of("Attribute/vg/spatial.json") == "Relation_spatial"
-    assert image_folder("Object/Location/hake_location/hake_obj_margin.json") == "hake"
+    assert record["counts"]["Relation_spatial/vg/spatial"] == {"items": 1000, "skipped": {"image_absent": 3}}
+    assert "2 items past the first 1000 of their file are not scored (VL-CheckList's MAX_NUM)" in record["notes"]
+    assert "Object_Size_large/swig/swig_place_large" not in record["counts"]
 
 
-def test_whatsup(tmp_path):
+def test_whatsup_reads_rows_as_its_loader_and_settles_ties_by_argmax(tmp_path):
     score, subsets = write_whatsup(tmp_path)
     check(run(tmp_path, "whatsup"), "whatsup", score, subsets)
 

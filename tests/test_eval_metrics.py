@@ -30,6 +30,15 @@ def test_multiple_choice_counts_ties_as_wrong():
     assert result["accuracy"] == pytest.approx(0.5)  # right, tie, right, wrong
 
 
+def test_multiple_choice_argmax_first_gives_a_tie_to_the_option_listed_first():
+    metric = load_metric("multiple_choice_accuracy")
+    result = metric.compute(predictions=[[0.2, 0.2], [0.2, 0.2], [0.1, 0.3, 0.3], [0.1, 0.3, 0.3], [0.5, 0.1]],
+                            references=[0, 1, 1, 2, 0], ties="first")
+    assert result["accuracy"] == pytest.approx(3 / 5)  # right, wrong, right, wrong, right
+    with pytest.raises(ValueError, match="ties must be"):
+        metric.compute(predictions=[[0.1, 0.2]], references=[1], ties="random")
+
+
 def test_group_scores():
     metric = load_metric("group_scores")
     # rows: [s(c0,i0), s(c0,i1), s(c1,i0), s(c1,i1)]

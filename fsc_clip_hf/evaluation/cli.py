@@ -5,7 +5,10 @@
     accelerate launch --num_processes 4 recipes/eval.py ...     # embedding work split over 4 GPUs
 
 ``--benchmarks`` takes names and groups (``all``, ``comp``, ``zs``, ``retrieval``, ``synthetic``; see
-``fsc_clip_hf.evaluation.adapters``). Missing benchmark data is reported, not fatal.
+``fsc_clip_hf.evaluation.adapters``). Every benchmark that can be evaluated is, and the report is written;
+then the exit status says whether everything requested was: 1 when a requested benchmark failed, when
+its data is missing (wholly or in part) unless ``--allow_missing``, or when nothing was evaluated at all;
+0 otherwise.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 
 import torch
 from accelerate import PartialState
@@ -42,6 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dtype", choices=list(DTYPES), default="float32", help="weights' dtype")
     parser.add_argument("--device", default=None, help="default: this process's accelerator device")
     parser.add_argument("--no_progress", action="store_true", help="no progress bars")
+    parser.add_argument("--allow_missing", action="store_true",
+                        help="exit 0 although some requested benchmarks have no data (a failed one still exits 1)")
     return parser.parse_args(argv)
 
 
@@ -70,8 +76,31 @@ def main(argv: list[str] | None = None) -> dict:
             print("synthetic world: " + _summary_line(results["synthetic"]["summary"]))
         for name, message in results["missing"].items():
             print(f"missing {name}: {message}")
+        for name, message in results["failed"].items():
+            print(f"failed {name}: {message}")
         print("report: " + ", ".join(paths.values()))
+    status = exit_status(results, args.allow_missing)
+    if status:
+        if state.is_main_process:
+            print(f"exit status {status}: " + incomplete_line(results, args.allow_missing), file=sys.stderr)
+        sys.exit(status)
     return results
+
+
+def exit_status(results: dict, allow_missing: bool = False) -> int:
+    """1 when a requested benchmark failed, when one is missing (wholly or in part) and that is not
+    allowed, or when nothing at all was evaluated (a wrong ``--data_root``); else 0."""
+    nothing = not results["details"]
+    return 1 if results["failed"] or nothing or (results["missing"] and not allow_missing) else 0
+
+
+def incomplete_line(results: dict, allow_missing: bool) -> str:
+    parts = [] if results["details"] else ["no benchmark was evaluated"]
+    if results["failed"]:
+        parts.append(f"failed: {', '.join(results['failed'])}")
+    if results["missing"] and not allow_missing:
+        parts.append(f"no data for: {', '.join(results['missing'])} (pass --allow_missing to accept that)")
+    return "; ".join(parts)
 
 
 def _summary_line(summary: dict) -> str:

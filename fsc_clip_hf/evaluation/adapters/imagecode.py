@@ -12,9 +12,10 @@ Each description against the ten images of its set (caption → images); the tru
 ``video`` (video frames); ImageCoDe = the accuracy over all descriptions, as the benchmark reports it
 (which is also how the FSC-CLIP evaluation's figure is made up from its two parts).
 
-Every set has ten images. A set whose folder is missing or holds another number of ``img<k>.jpg``
-files (an interrupted unzip), and a description whose index is not one of its set's ten, cost only
-those descriptions: they are skipped and counted in the notes, never the benchmark.
+Ties go to the first image (the official code takes the top of an ``argsort``). Every set has ten
+images: a description whose set folder is missing or holds another number of ``img<k>.jpg`` files (an
+interrupted unzip) is skipped as ``image_absent``, one whose index is not one of its set's ten as
+``malformed``; each costs only itself, never the benchmark.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ import os
 import re
 
 from ..images import ImageFile
-from ..items import BenchmarkData, ImageChoice
-from .base import Benchmark, pooled_accuracy, read_json
+from ..items import FIRST, IMAGE_ABSENT, MALFORMED, BenchmarkData, ImageChoice
+from .base import Benchmark, Malformed, Skip, collect, pooled_accuracy, read_json_dict, text
 
 _IMAGE = re.compile(r"img(\d+)\.jpg")
 SET_SIZE = 10
@@ -39,22 +40,27 @@ class ImageCoDe(Benchmark):
         root = self.root(data_root)
         annotation, image_sets = os.path.join(root, "valid_data.json"), os.path.join(root, "image-sets")
         self.require(data_root, [annotation, image_sets])
-        data, skipped = BenchmarkData(), {"missing": [], "incomplete": [], "index": 0}
-        for image_set, descriptions in read_json(annotation).items():
-            images = self._images(os.path.join(image_sets, image_set))
-            if images is None or len(images) != SET_SIZE:
-                skipped["missing" if images is None else "incomplete"].append((image_set, len(descriptions)))
-                continue
+        data = BenchmarkData()
+        for image_set, descriptions in read_json_dict(annotation).items():
             subset = "static" if "open-images" in image_set else "video"
-            for index, text in descriptions.items():
-                if not (str(index).isdigit() and int(index) < SET_SIZE):
-                    skipped["index"] += 1
-                    continue
-                data.image_choices.append(ImageChoice(subset=subset, caption=text.strip(), images=images,
-                                                      answer=int(index)))
-        if not data.image_choices:  # not one set there: the images were never unzipped
-            raise self.missing(data_root, [os.path.join(image_sets, next(iter(skipped["missing"]), ("?",))[0])])
-        data.notes.extend(_skip_notes(skipped))
+            if not isinstance(descriptions, dict):
+                data.skips.add(subset, MALFORMED, f"{annotation} [{image_set}]: not an object of descriptions")
+                continue
+            images = self._images(os.path.join(image_sets, image_set))
+
+            def description(record, images=images, subset=subset):
+                index, caption = record
+                if images is None or len(images) != SET_SIZE:
+                    raise Skip(IMAGE_ABSENT)
+                if not (isinstance(index, str) and index.isdigit() and int(index) < SET_SIZE):
+                    raise Malformed(f"image index {index!r} is not one of the set's {SET_SIZE}")
+                return ImageChoice(subset=subset, caption=text(caption).strip(), images=images, answer=int(index),
+                                   ties=FIRST)
+
+            collect(data, annotation, ((f"{image_set} {index}", (index, caption))
+                                       for index, caption in descriptions.items()), description, subset=subset)
+        if not data.image_choices and data.skips.by_reason()[IMAGE_ABSENT]:  # the image sets were never unzipped
+            raise self.missing(data_root, [image_sets])
         return data
 
     @staticmethod
@@ -68,16 +74,3 @@ class ImageCoDe(Benchmark):
     def summarise(self, scores):
         subsets = {subset: values["accuracy"] for subset, values in scores.items()}
         return subsets, pooled_accuracy(scores, scores)
-
-
-def _skip_notes(skipped: dict) -> list[str]:
-    notes = []
-    for kind, reason in (("missing", "image set not in image-sets/"),
-                         ("incomplete", f"image set without its {SET_SIZE} images")):
-        if skipped[kind]:
-            count = sum(descriptions for _, descriptions in skipped[kind])
-            notes.append(f"{count} descriptions skipped: {reason} ({len(skipped[kind])} sets, e.g. "
-                         f"{[image_set for image_set, _ in skipped[kind][:3]]})")
-    if skipped["index"]:
-        notes.append(f"{skipped['index']} descriptions skipped: image index not one of its set's {SET_SIZE}")
-    return notes

@@ -35,12 +35,13 @@ from __future__ import annotations
 import io
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..images import ImageFile
-from ..items import BenchmarkData, ZeroShotTask
+from ..items import IMAGE_ABSENT, MALFORMED, BenchmarkData, ZeroShotTask
 from ..zeroshot_metrics import METRICS
 from .base import Benchmark, read_jsonl, read_lines
 from .elevater import FOLDER as ELEVATER_FOLDER
@@ -125,8 +126,9 @@ TASKS = (
          "voc2007_20211007", "test_ic.txt", 4952, ("wds_voc2007_multilabel",)),
 )
 
-# Each task's headline metric by name (what ``results.json``'s "zeroshot" figures are).
-TASK_METRICS = {task.name: task.metric for task in TASKS}
+# The tasks by name: what each of ``results.json``'s "zeroshot" figures is (``metric``) and its column in the
+# published figures (``config``).
+TASK_BY_NAME = {task.name: task for task in TASKS}
 
 
 class ZeroShotClassification(Benchmark):
@@ -179,12 +181,9 @@ class ZeroShotClassification(Benchmark):
         except FileNotFoundError as error:
             raise self.missing(data_root, [error.filename]) from None
         classnames, templates = elevater_prompts(self.task.elevater)
-        notes = []
-        if release.absent:
-            notes.append(f"{len(release.absent)} images skipped: not in their zip or folder, e.g. {release.absent[:3]}")
         logger.info("%s: ELEVATER's release in %s", self.name, folder)
         return self._data(classnames, templates, release.images, release.labels, os.path.join(folder, self.task.index),
-                          notes)
+                          release.absent)
 
     def _from_webdataset(self, data_root: str, folder: str) -> BenchmarkData:
         needed = [os.path.join(folder, "classnames.txt"), os.path.join(folder, TEMPLATES_FILE)]
@@ -198,26 +197,32 @@ class ZeroShotClassification(Benchmark):
             labels = [(image, [_class_index(fields["cls"], image.key)]) for image, fields in read_samples(folder, ("cls",))]
         logger.info("%s: clip-benchmark's copy in %s (its class names and templates)", self.name, folder)
         return self._data(read_lines(needed[0]), read_lines(needed[1]), [image for image, _ in labels],
-                          [classes for _, classes in labels], folder, [])
+                          [classes for _, classes in labels], folder)
 
-    def _data(self, classnames, templates, images, labels, source: str, notes: list[str]) -> BenchmarkData:
-        """The task from per-image class lists (checked against the class names), with its notes.
+    def _data(self, classnames, templates, images, labels, source: str, absent: Sequence[str] = ()) -> BenchmarkData:
+        """The task from per-image class lists (checked against the class names) read from ``source``;
+        ``absent`` names the entries of ``source`` whose image is not there (skipped and counted).
 
         A single-label image takes its first label, as ELEVATER's ``multiclass_to_int`` does, and one without
-        a label is skipped and counted; a multi-label image without one stays (a negative for every class)."""
+        a label is skipped as malformed; a multi-label image without one stays (a negative for every class)."""
+        data = BenchmarkData()
+        for entry in absent:
+            data.skips.add(self.name, IMAGE_ABSENT, f"{source} [{entry}]")
         for classes in labels:
             if any(not 0 <= index < len(classnames) for index in classes):
                 raise ValueError(f"{source}: label {classes} outside the {len(classnames)} classes of {self.title}")
-        if not self.task.multilabel and not all(labels):
-            notes.append(f"{sum(not classes for classes in labels)} images skipped: no label")
+        if not self.task.multilabel:
+            for image, classes in zip(images, labels):
+                if not classes:
+                    data.skips.add(self.name, MALFORMED, f"{source} [{image.key}]: no label")
             kept = [(image, classes) for image, classes in zip(images, labels) if classes]
-            images, labels = [image for image, _ in kept], [classes for _, classes in kept]
+            images, labels = [image for image, _ in kept], [classes[0] for _, classes in kept]
         if len(images) != self.task.test_images:
-            notes.append(f"{len(images)} test images where ELEVATER's release (the published figures) has "
-                         f"{self.task.test_images}: not comparable with the published score")
-        task = ZeroShotTask(classnames=classnames, templates=templates, images=images, metric=self.task.metric,
-                            labels=labels if self.task.multilabel else [classes[0] for classes in labels])
-        return BenchmarkData(zeroshot={self.name: task}, notes=notes)
+            data.notes.append(f"{len(images)} test images where ELEVATER's release (the published figures) has "
+                              f"{self.task.test_images}: not comparable with the published score")
+        data.zeroshot[self.name] = ZeroShotTask(classnames=classnames, templates=templates, images=images,
+                                                labels=labels, metric=self.task.metric)
+        return data
 
 
 class HatefulMemes(ZeroShotClassification):
@@ -245,13 +250,12 @@ class HatefulMemes(ZeroShotClassification):
                 raise ValueError(f"{annotation}, row {number}: no 'img' or no 'label'")
             path = os.path.join(folder, row["img"])
             if not os.path.isfile(path):
-                absent.append(row["img"])
+                absent.append(f"line {number}: {row['img']}")
                 continue
             images.append(ImageFile(path))
             labels.append([int(row["label"])])
-        notes = [f"{len(absent)} memes skipped: image not in {folder}, e.g. {absent[:3]}"] if absent else []
         classnames, templates = elevater_prompts(self.task.elevater)
-        return self._data(classnames, templates, images, labels, annotation, notes)
+        return self._data(classnames, templates, images, labels, annotation, absent)
 
 
 def _class_index(text: str, where: str) -> int:

@@ -3,7 +3,7 @@
 Each lives in ``metrics/<name>/<name>.py`` and is loaded by its local path with ``evaluate.load``, so
 nothing is fetched from the Hub (it works with ``HF_HUB_OFFLINE=1``):
 
-* ``multiple_choice_accuracy``: the true option scored strictly above the others (both choice shapes);
+* ``multiple_choice_accuracy``: the true option wins, ties settled strictly or argmax-first (both choice shapes);
 * ``group_scores``: Winoground's text / image / group scores of 2×2 groups;
 * ``retrieval_recall``: Recall@K of rankings;
 * ``zeroshot_accuracy``: top-1 / top-5 of class rankings;
