@@ -190,7 +190,7 @@ def plot_comp_vs_zs(results: dict, path: str) -> None:
     else:
         ax.text(0.02, 0.02, f"{results['model']}: not all of the 10 benchmarks and ZS measured", transform=ax.transAxes,
                 fontsize=8)
-    ax.set_xlabel("ZS: mean zero-shot accuracy over 21 tasks (%)")
+    ax.set_xlabel("ZS: mean over 21 zero-shot tasks, each with its ELEVATER metric (%)")
     ax.set_ylabel("Comp without SPEC: mean over 10 compositionality benchmarks (%)")
     ax.set_title("Compositionality vs. zero-shot accuracy")
     ax.grid(alpha=0.3)
