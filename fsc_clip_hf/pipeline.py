@@ -75,7 +75,8 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
         check_benchmarks(args.eval_benchmarks, args.eval_data_root)  # fail now, not at the first evaluation
     model = FSCCLIPModel.from_pretrained(model_path)
     # A tokenizer that cannot be the model's (e.g. transformers' placeholder for a folder without one) fails here.
-    processor = load_processor(processor_path, model.config.text_config, option="--processor_name_or_path")
+    processor = load_processor(processor_path, model.config.text_config, option="--processor_name_or_path",
+                               pixels=args.pixels)
     if args.use_lora:
         model = apply_lora(model, args.lora_r, args.lora_alpha, args.lora_dropout, style=args.lora_style,
                            seed=args.seed)
@@ -132,7 +133,7 @@ RECIPE_KEYS = (
     "lora_style", "lora_r", "lora_alpha", "learning_rate", "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon",
     "max_grad_norm", "lr_scheduler_type", "warmup_steps", "warmup_style", "num_train_epochs", "max_steps",
     "per_device_train_batch_size", "gradient_accumulation_steps", "world_size", "seed", "bf16", "fp16",
-    "train_transform", "shuffle_buffer", "dataloader_drop_last",
+    "train_transform", "pixels", "shuffle_buffer", "dataloader_drop_last",
 )
 
 

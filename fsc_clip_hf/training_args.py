@@ -26,6 +26,14 @@ class FSCTrainingArguments(TrainingArguments):
     processor_name_or_path: str | None = field(
         default=None, metadata={"help": "CLIPProcessor to use; defaults to model_name_or_path."}
     )
+    pixels: str = field(
+        default="open_clip",
+        metadata={"help": "How images become pixels where they are not cropped by train_transform (evaluation, "
+                          "train_transform: eval) and in the saved processor: open_clip (open_clip's evaluation "
+                          "transform, as the authors and the benchmarks' published numbers) | transformers "
+                          "(CLIPImageProcessor's; its centre crop is one pixel off for a third of image sizes) | "
+                          "folder (as the processor's config says)."},
+    )
     use_lora: bool = field(default=False, metadata={"help": "Train LoRA adapters instead of all weights."})
     lora_r: int = field(default=4, metadata={"help": "LoRA rank."})
     lora_alpha: float = field(default=1.0, metadata={"help": "LoRA alpha (scaling alpha / r)."})
