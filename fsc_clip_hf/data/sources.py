@@ -3,8 +3,10 @@
 ``load_image_text_dataset`` resolves ``train_data`` (a seed name, a path, a shard pattern or a Hub
 id) to raw records, then applies the same pipeline to all of them:
 
-    raw records -> shuffle buffer (reshuffled per epoch via set_epoch) -> split_dataset_by_node
-                -> decode + validate (bad samples dropped and counted) -> {"image", "caption"[, "negatives"]}
+    raw records -> shuffle (per epoch via set_epoch: shards reshuffled, then a buffer; a table's rows
+                   permuted in full) -> split_dataset_by_node
+                -> decode + validate (bad samples dropped and counted; records before a resume
+                   position passed over) -> {"image", "caption", POSITION_KEY[, "negatives"]}
 
 Shuffling happens on raw (still encoded) records so the buffer stays small; decoding happens last,
 inside the DataLoader workers, so it runs in parallel and batches stay full.
