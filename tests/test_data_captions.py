@@ -110,3 +110,15 @@ def test_bad_captions(value, reason):
     with pytest.raises(BadSample) as caught:
         clean_caption(value)
     assert caught.value.reason == reason
+
+
+def test_evaluation_embeds_normalised_captions():
+    """Benchmark captions reach the tokenizer as open_clip's would (full-width letters folded here)."""
+    import torch
+    from eval_fixtures import ColourCLIP, ColourProcessor
+
+    from fsc_clip_hf.evaluation.embedding import CLIPEmbedder
+
+    embedder = CLIPEmbedder(ColourCLIP(), ColourProcessor(), show_progress=False)
+    rows = embedder.texts(["a \uff52\uff45\uff44 car", "a red car", "a blue car"])
+    assert torch.equal(rows[0], rows[1]) and not torch.equal(rows[0], rows[2])

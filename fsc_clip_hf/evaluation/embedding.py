@@ -30,6 +30,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from ..data.captions import normalize_caption
 from .images import ImageSource
 
 logger = logging.getLogger(__name__)
@@ -165,8 +166,8 @@ class CLIPEmbedder:
         chunks = []
         starts = range(0, len(texts), self.batch_size)
         for start in tqdm(starts, desc="embedding captions", disable=not self.show_progress, leave=False):
-            tokens = self.processor(text=texts[start:start + self.batch_size], padding=True, truncation=True,
-                                    return_tensors="pt")
+            batch = [normalize_caption(text) for text in texts[start:start + self.batch_size]]  # as open_clip
+            tokens = self.processor(text=batch, padding=True, truncation=True, return_tensors="pt")
             tokens = {name: value.to(self.device) for name, value in tokens.items()}
             features = _pooled(self.model.get_text_features(**tokens)).float()
             chunks.append(F.normalize(features, dim=-1))
