@@ -31,7 +31,7 @@ def cache_dir(tmp_path_factory, captions):
 
 
 def test_cache_round_trip(cache_dir, captions):
-    meta = json.loads((cache_dir / "meta.json").read_text())
+    meta = json.loads((cache_dir / "manifest.json").read_text())
     assert meta["num_captions"] == len(captions) and meta["parts"] == ["swap", "replace"]
     fresh = HardNegativeGenerator(style="fsc-clip", seed=3)
     cached = HardNegativeGenerator(style="fsc-clip", seed=3, cache_dir=cache_dir)
