@@ -106,9 +106,10 @@ class CandidateStore:
                 + "; re-run precompute with the same options, or train with the cache's")
         self._captions = datasets.load_from_disk(str(self.cache_dir / _CAPTIONS)).data.table
         self._keys = self._captions.column("key").to_numpy()
-        lexicon = datasets.load_from_disk(str(self.cache_dir / _LEXICON)).data.table
-        self._lexicon_table = lexicon
-        self._lexicon_rows = {key: i for i, key in enumerate(lexicon.column("key").to_pylist())}
+        self._lexicon_table, self._lexicon_rows = None, {}
+        if self.meta["num_lexicon_entries"]:  # styles without replace have none (and no Arrow file)
+            self._lexicon_table = datasets.load_from_disk(str(self.cache_dir / _LEXICON)).data.table
+            self._lexicon_rows = {key: i for i, key in enumerate(self._lexicon_table.column("key").to_pylist())}
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -279,10 +280,12 @@ def precompute(input_path: str | Path, output_dir: str | Path, caption_column: s
     probe = HardNegativeGenerator(**generator_kwargs)  # fails early on missing resources or bad options
     input_path, output_dir = Path(input_path), Path(output_dir)
     captions = list(dict.fromkeys(normalize_caption(c) for c in read_captions(input_path, caption_column)))
+    if not captions:
+        raise ValueError(f"{input_path} has no captions (column {caption_column!r}): nothing to precompute")
     work = output_dir.parent / f".{output_dir.name}.partial"
     _prepare_work_dir(work, _job_description(input_path, caption_column, generator_kwargs, chunk_size))
     chunks = []
-    for number, start in enumerate(range(0, max(len(captions), 1), chunk_size)):
+    for number, start in enumerate(range(0, len(captions), chunk_size)):
         folder, marker = work / "chunks" / f"{number:05d}", work / "chunks" / f"{number:05d}.done"
         if not marker.exists():
             shutil.rmtree(folder, ignore_errors=True)

@@ -13,9 +13,9 @@ The authors' replace generator (an NLTK implementation) looks a caption word up 
 then drops every name that is a lemma of one of the word's senses. Names keep their case and may be
 digits or proper names. :class:`AllSensesLexicon` computes the same table from the database files,
 without NLTK's objects: a sum over grandparents of per-grandparent tables, each read once. Lemma
-counts come from ``cntlist.rev`` under NLTK's sense keys, as ``Lemma.count()`` reads them (satellite
-keys name their head without its syntactic marker, so a few counts that ``index.sense`` has are 0
-there; the weight is then 1, as it is for the authors).
+counts are NLTK's ``Lemma.count()``: ``cntlist.rev`` under the lemma's sense key (a few keys there
+are spelled otherwise than in the data files and never found; the weight is then 1 for the authors
+too).
 """
 
 from __future__ import annotations
@@ -29,33 +29,48 @@ from pathlib import Path
 from .wordnet_lexicon import SynsetKey, WordNetLexicon
 
 _PLAIN_HYPERNYM = re.compile(rb" @ (\d{8}) ")
-_SIMILAR_TO = re.compile(rb" & (\d{8}) [as] 0000")
-_POS_NUMBER = {"n": 1, "v": 2, "a": 3, "r": 4, "s": 5}
+_HYPONYM = re.compile(rb" ~ (\d{8}) ")
+_SENSE_TYPE_POS = {"1": "n", "2": "v", "3": "a", "4": "r", "5": "a"}
+_NO_COUNTS: dict = {}
 _ANTONYM = b"!"
 _DERIVATION = b"+"
 
 
-def _read_key_counts(path: Path) -> dict[str, int]:
-    """sense key -> tagged-corpus count, from ``cntlist.rev`` ("key sense_number count")."""
-    counts = {}
-    with open(path, encoding="utf-8") as handle:
+def _read_synset_counts(root: Path) -> dict[SynsetKey, dict[tuple[str, int], int]]:
+    """synset -> {(lower-case lemma, lex id): count} as NLTK's ``Lemma.count()`` reads them: ``cntlist.rev``
+    under the lemma's sense key, which ``index.sense`` maps to its synset (the keys of cntlist.rev
+    that index.sense lacks, such as heads written with their marker, are never found by NLTK)."""
+    by_key = {}
+    with open(root / "cntlist.rev", encoding="utf-8") as handle:
         for line in handle:
             key, _, count = line.split()
-            counts[key] = int(count)
+            if count != "0":
+                by_key[key] = int(count)
+    counts: dict[SynsetKey, dict[tuple[str, int], int]] = {}
+    with open(root / "index.sense", encoding="utf-8") as handle:
+        for line in handle:
+            key, offset, _ = line.split(" ", 2)
+            count = by_key.get(key)
+            if count:
+                # "lemma%ss_type:lex_filenum:lex_id:head_word:head_id"; one synset may hold "Earth" and
+                # "earth", told apart by their lex id.
+                lemma, _, lex_sense = key.partition("%")
+                synset = (_SENSE_TYPE_POS[lex_sense[0]], int(offset))
+                counts.setdefault(synset, {})[lemma, int(lex_sense.split(":")[2])] = count
     return counts
 
 
 class AllSensesLexicon:
     """``candidates(word, pos)``: the authors' replacement names for ``word`` (lower case, the
-    caption's spelling, ``_`` between words) with cumulative weights, names sorted."""
+    caption's spelling, ``_`` between words) with cumulative weights."""
 
     def __init__(self, lexicon: WordNetLexicon, root: str | Path):
         self.wn = lexicon
-        self._key_counts = _read_key_counts(Path(root) / "cntlist.rev")
+        self._counts = _read_synset_counts(Path(root))
         self._name_cache: dict[SynsetKey, tuple[tuple[str, int], ...]] = {}
-        self._lex_id_cache: dict[SynsetKey, tuple[str, int]] = {}
         self.candidates = lru_cache(maxsize=None)(self._candidates)
         self._plain_hypernyms = lru_cache(maxsize=None)(self._plain_hypernyms_uncached)
+        self._hyponyms = lru_cache(maxsize=None)(self._hyponyms_uncached)
         self._grandchild_names = lru_cache(maxsize=None)(self._grandchild_names_uncached)
         self._grandchild_adjectives = lru_cache(maxsize=None)(self._grandchild_adjectives_uncached)
         self._derived_adjectives = lru_cache(maxsize=None)(self._derived_adjectives_uncached)
@@ -84,41 +99,23 @@ class AllSensesLexicon:
                 senses.extend((pos, offset) for offset in index[form])
         return senses
 
-    def _head(self, key: SynsetKey) -> tuple[str, int]:
-        """(first lemma name, its lex id) of a synset."""
-        entry = self._lex_id_cache.get(key)
-        if entry is None:
-            names, lex_ids, _ = self._parse(key)
-            entry = self._lex_id_cache[key] = (names[0], lex_ids[0])
-        return entry
-
-    def _parse(self, key: SynsetKey):
-        data = self.wn._data[key[0]]
-        offset = key[1]
-        lex_file = int(data[offset + 9:offset + 11])
-        ss_type = chr(data[offset + 12])
-        n_words = int(data[offset + 14:offset + 16], 16)
-        fields = data[offset + 17:data.index(b"\n", offset)].split(b" ", 2 * n_words)
-        names = [name.decode("utf-8") for name in fields[:2 * n_words:2]]
-        names = [name[:name.index("(")] if name.endswith(")") and "(" in name else name for name in names]
-        lex_ids = [int(x, 16) for x in fields[1:2 * n_words:2]]
-        return names, lex_ids, (lex_file, ss_type)
-
     def names(self, key: SynsetKey) -> tuple[tuple[str, int], ...]:
-        """(lemma name, weight max(1, count)) of each lemma of a synset, in order."""
+        """(lemma name, weight max(1, count)) of each lemma of a synset, in order; names keep their
+        case, without an adjective's syntactic marker ("(a)")."""
         entry = self._name_cache.get(key)
         if entry is None:
-            names, lex_ids, (lex_file, ss_type) = self._parse(key)
-            head = ":"
-            if ss_type == "s":  # a satellite's sense key names its head adjective
-                similar = _SIMILAR_TO.search(self.wn._line(key))
-                if similar:
-                    head_name, head_id = self._head(("a", int(similar.group(1))))
-                    head = f"{head_name}:{head_id:02d}"
-            entry = self._name_cache[key] = tuple(
-                (name, max(1, self._key_counts.get(
-                    f"{name}%{_POS_NUMBER[ss_type]}:{lex_file:02d}:{lex_id:02d}:{head}".lower(), 0)))
-                for name, lex_id in zip(names, lex_ids))
+            data = self.wn._data[key[0]]
+            offset = key[1]
+            n_words = int(data[offset + 14:offset + 16], 16)
+            fields = data[offset + 17:data.index(b"\n", offset)].split(b" ", 2 * n_words)
+            counts = self._counts.get(key, _NO_COUNTS)
+            entry = []
+            for raw, lex_id in zip(fields[:2 * n_words:2], fields[1:2 * n_words:2]):
+                name = raw.decode("utf-8")
+                if name.endswith(")") and "(" in name:
+                    name = name[:name.index("(")]
+                entry.append((name, counts.get((name.lower(), int(lex_id, 16)), 1)))
+            entry = self._name_cache[key] = tuple(entry)
         return entry
 
     def _plain_hypernyms_uncached(self, key: SynsetKey) -> tuple[SynsetKey, ...]:
@@ -137,9 +134,12 @@ class AllSensesLexicon:
 
     # ------------------------------------------------------------------ tables per grandparent
 
+    def _hyponyms_uncached(self, key: SynsetKey) -> tuple[SynsetKey, ...]:
+        return tuple((key[0], int(off)) for off in _HYPONYM.findall(self.wn._line(key)))
+
     def _grandchildren(self, grandparent: SynsetKey):
-        for uncle in self.wn._links(grandparent)[1]:
-            yield from self.wn._links(uncle)[1]
+        for uncle in self._hyponyms(grandparent):
+            yield from self._hyponyms(uncle)
 
     def _grandchild_names_uncached(self, grandparent: SynsetKey) -> Counter:
         table = Counter()
@@ -195,8 +195,10 @@ class AllSensesLexicon:
         for key in set(senses):
             for name, _ in self.names(key):
                 weights.pop(name, None)
-        words = tuple(sorted(w for w, n in weights.items() if n > 0))
-        return words, tuple(accumulate(weights[w] for w in words))
+        if pos == "a":  # the subtraction of a noun's own adjectives can leave zeros
+            weights = {name: n for name, n in weights.items() if n > 0}
+        # In the order the search reached them (fixed by the data files): sampling is reproducible.
+        return tuple(weights), tuple(accumulate(weights.values()))
 
 
 # NLTK's morphological substitutions (morphy), tried once when the word has no exception entry.

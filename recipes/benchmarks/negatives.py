@@ -60,6 +60,7 @@ def fresh_generator(style, seed=0, load=True, **kwargs):
 
     generator.shared_parser.cache_clear()
     generator.shared_wordnet.cache_clear()
+    generator.shared_all_senses.cache_clear()
     inflection.inflect.cache_clear()
     gen = HardNegativeGenerator(style=style, seed=seed, **kwargs)
     return gen.load_resources() if load else gen
