@@ -28,32 +28,39 @@ def negatives(gen, caption, kind=None, epochs=EPOCHS):
 
 
 def _authors_table(word, pos):
-    """The authors' replacement weights, computed the slow way on NLTK's objects: every sense of
+    """The authors' replacement weights, the slow way on NLTK's objects: every sense of
     ``wn.synsets``, antonyms of all its lemmas, lemmas of hyponyms of hyponyms of grandparents
-    (adjectives through derivationally related nouns and back), max(1, count) summed by name,
-    synonyms (by name) dropped."""
+    (adjectives through derivationally related nouns and back); each lemma reached weighs
+    max(1, count) of the first lemma of its name reached (their count cache is keyed by name), in a
+    fresh process whose pointer sets iterate in offset order; synonyms (by name) dropped."""
+    from collections import Counter
+
     from nltk.corpus import wordnet as wn
 
+    def related(synset, symbol):
+        return sorted(set(synset._related(symbol)), key=lambda s: s.offset())
+
     def cousins(synset):
-        return [lemma for parent in synset._related("@") for grandparent in parent._related("@")
-                for uncle in grandparent._related("~") for cousin in uncle._related("~") if cousin != synset
+        return [lemma for parent in related(synset, "@") for grandparent in related(parent, "@")
+                for uncle in related(grandparent, "~") for cousin in related(uncle, "~") if cousin != synset
                 for lemma in cousin.lemmas()]
 
     def co_hyponyms(synset):
         if synset.pos() not in ("a", "s"):
             return cousins(synset)
-        nouns = {r.synset() for lemma in synset.lemmas() for r in lemma.derivationally_related_forms()
-                 if r.synset().pos() == "n"}
+        nouns = sorted({r.synset() for lemma in synset.lemmas() for r in lemma.derivationally_related_forms()
+                        if r.synset().pos() == "n"}, key=lambda s: s.offset())
         return [r for noun in nouns for lemma in cousins(noun) for r in lemma.derivationally_related_forms()
                 if r.synset() != synset and r.synset().pos() in ("a", "s")]
 
     synsets = wn.synsets(word, pos=pos)
-    synonyms = {lemma for synset in synsets for lemma in synset.lemmas()}
-    weights = defaultdict(int)
+    synonyms = {lemma.name() for synset in synsets for lemma in synset.lemmas()}
+    first, weights = {}, Counter()
     for synset in synsets:
         for lemma in [a for lemma in synset.lemmas() for a in lemma.antonyms()] + co_hyponyms(synset):
-            if lemma not in synonyms:
-                weights[lemma.name()] += max(lemma.count(), 1)
+            first.setdefault(lemma.name(), max(lemma.count(), 1))
+            if lemma.name() not in synonyms:
+                weights[lemma.name()] += first[lemma.name()]
     return dict(weights)
 
 
@@ -86,9 +93,9 @@ def test_every_sense_distribution_differs_from_the_first_sense(all_senses):
         weights = [c - (cumulative[i - 1] if i else 0) for i, c in enumerate(cumulative)]
         return sum(w for word, w in zip(words, weights) if word in COLOURS) / sum(weights)
 
-    for colour in ("blue", "white"):
+    for colour in ("blue", "green"):
         assert colour_share(*shared_wordnet().candidates(colour, "a")) > 0.9
-        assert colour_share(*all_senses.candidates(colour, "a")) < 0.3
+        assert colour_share(*all_senses.candidates(colour, "a")) < 0.2
     assert "Canis_aureus" in all_senses.candidates("dog", "n")[0]  # names keep their case
     assert "canis_aureus" not in shared_wordnet().candidates("dog", "n")[0]
 

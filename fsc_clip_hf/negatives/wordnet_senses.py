@@ -8,14 +8,21 @@ The authors' replace generator (an NLTK implementation) looks a caption word up 
   pointers only, so instances have none), the sense itself excepted; an adjective sense goes to the
   nouns derivationally related to its lemmas, takes those nouns' cousins and comes back through
   their lemmas' derivationally related adjectives;
-* counts each lemma ``max(1, lemma.count())`` every time it is reached, summed by lemma name;
+* counts every lemma it reaches, and weighs each time ``max(1, count)``, where ``count`` is that of the
+  first lemma of the same *name* the process ever asked for (``Lemma.count()`` sits behind a
+  ``functools.cache``, and NLTK lemmas compare by name);
 
-then drops every name that is a lemma of one of the word's senses. Names keep their case and may be
-digits or proper names. :class:`AllSensesLexicon` computes the same table from the database files,
-without NLTK's objects: a sum over grandparents of per-grandparent tables, each read once. Lemma
-counts are NLTK's ``Lemma.count()``: ``cntlist.rev`` under the lemma's sense key (a few keys there
-are spelled otherwise than in the data files and never found; the weight is then 1 for the authors
-too).
+then drops every name that is a lemma of one of the word's senses, and sums per name. Names keep
+their case and may be digits or proper names.
+
+Which lemma of a name comes first depends, for the authors, on the process's history and on the
+order of NLTK's pointer sets (which changes with the hash seed). Here it is fixed: each word is
+searched as in a fresh process, senses in WordNet's order, pointers in offset order, so a name
+weighs ``occurrences x max(1, count of the first lemma of that name reached)``.
+:class:`AllSensesLexicon` computes the table from the database files without NLTK's objects, from
+per-grandparent tables each read once. Lemma counts are NLTK's: ``cntlist.rev`` under the lemma's
+sense key (a few keys there are spelled otherwise than in the data files and never found; the weight
+is then 1 for the authors too).
 """
 
 from __future__ import annotations
@@ -26,12 +33,11 @@ from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
 
-from .wordnet_lexicon import SynsetKey, WordNetLexicon
+from .wordnet_lexicon import _FILE_POS, _LEXICAL_POINTER, SynsetKey, WordNetLexicon
 
 _PLAIN_HYPERNYM = re.compile(rb" @ (\d{8}) ")
 _HYPONYM = re.compile(rb" ~ (\d{8}) ")
 _SENSE_TYPE_POS = {"1": "n", "2": "v", "3": "a", "4": "r", "5": "a"}
-_NO_COUNTS: dict = {}
 _ANTONYM = b"!"
 _DERIVATION = b"+"
 
@@ -71,8 +77,11 @@ class AllSensesLexicon:
         self.candidates = lru_cache(maxsize=None)(self._candidates)
         self._plain_hypernyms = lru_cache(maxsize=None)(self._plain_hypernyms_uncached)
         self._hyponyms = lru_cache(maxsize=None)(self._hyponyms_uncached)
+        self._grandchild_set = lru_cache(maxsize=None)(self._grandchild_set_uncached)
         self._grandchild_names = lru_cache(maxsize=None)(self._grandchild_names_uncached)
         self._grandchild_adjectives = lru_cache(maxsize=None)(self._grandchild_adjectives_uncached)
+        self._grandchild_adjectives_without = lru_cache(maxsize=None)(self._grandchild_adjectives_without_uncached)
+        self._lexical_pointers = lru_cache(maxsize=None)(self._lexical_pointers_uncached)
         self._derived_adjectives = lru_cache(maxsize=None)(self._derived_adjectives_uncached)
 
     def lookup(self, word: str, pos: str, inflected: bool = False) -> str | None:
@@ -108,97 +117,151 @@ class AllSensesLexicon:
             offset = key[1]
             n_words = int(data[offset + 14:offset + 16], 16)
             fields = data[offset + 17:data.index(b"\n", offset)].split(b" ", 2 * n_words)
-            counts = self._counts.get(key, _NO_COUNTS)
-            entry = []
-            for raw, lex_id in zip(fields[:2 * n_words:2], fields[1:2 * n_words:2]):
-                name = raw.decode("utf-8")
-                if name.endswith(")") and "(" in name:
-                    name = name[:name.index("(")]
-                entry.append((name, counts.get((name.lower(), int(lex_id, 16)), 1)))
-            entry = self._name_cache[key] = tuple(entry)
+            names = [raw.decode("utf-8") for raw in fields[:2 * n_words:2]]
+            if key[0] == "a":
+                names = [name[:name.index("(")] if name.endswith(")") else name for name in names]
+            counts = self._counts.get(key)
+            if counts is None:  # most synsets: no lemma was ever tagged
+                entry = tuple((name, 1) for name in names)
+            else:
+                entry = tuple((name, counts.get((name.lower(), int(lex_id, 16)), 1))
+                              for name, lex_id in zip(names, fields[1:2 * n_words:2]))
+            self._name_cache[key] = entry
         return entry
 
     def _plain_hypernyms_uncached(self, key: SynsetKey) -> tuple[SynsetKey, ...]:
-        return tuple((key[0], int(off)) for off in _PLAIN_HYPERNYM.findall(self.wn._line(key)))
+        return _ordered(key[0], _PLAIN_HYPERNYM.findall(self.wn._line(key)))
+
+    def _hyponyms_uncached(self, key: SynsetKey) -> tuple[SynsetKey, ...]:
+        return _ordered(key[0], _HYPONYM.findall(self.wn._line(key)))
+
+    def _lexical_pointers_uncached(self, key: SynsetKey) -> tuple:
+        """Antonym and derivation pointers of a synset's lemmas: (symbol, target, target word
+        number), lemma by lemma (as NLTK's ``lemma.antonyms()`` for every lemma in turn)."""
+        line = self.wn._line(key)
+        if b" ! " not in line and b" + " not in line:
+            return ()
+        pointers = [(int(st[:2], 16), symbol, (_FILE_POS[tpos.decode()], int(off)), int(st[2:], 16))
+                    for symbol, off, tpos, st in _LEXICAL_POINTER.findall(line) if st[:2] != b"00"]
+        return tuple((symbol, target, word) for _, symbol, target, word in sorted(pointers, key=lambda p: p[0]))
 
     def _lexical(self, key: SynsetKey, symbol: bytes, target_pos: str | None = None):
-        """(name, weight, target synset) of the lemmas that ``key``'s lemmas point to."""
-        for sym, source, target, target_word in self.wn._links(key)[2]:
-            if sym == symbol and source and target_pos in (None, target[0]):
-                name, weight = self.names(target)[target_word - 1]
-                yield name, weight, target
+        """((name, weight), target synset) of the lemmas that ``key``'s lemmas point to."""
+        for sym, target, target_word in self._lexical_pointers(key):
+            if sym == symbol and target_pos in (None, target[0]):
+                yield self.names(target)[target_word - 1], target
 
     def _grandparents(self, key: SynsetKey):
         for parent in self._plain_hypernyms(key):
             yield from self._plain_hypernyms(parent)
 
-    # ------------------------------------------------------------------ tables per grandparent
-
-    def _hyponyms_uncached(self, key: SynsetKey) -> tuple[SynsetKey, ...]:
-        return tuple((key[0], int(off)) for off in _HYPONYM.findall(self.wn._line(key)))
-
     def _grandchildren(self, grandparent: SynsetKey):
         for uncle in self._hyponyms(grandparent):
             yield from self._hyponyms(uncle)
 
-    def _grandchild_names_uncached(self, grandparent: SynsetKey) -> Counter:
-        table = Counter()
+    def _grandchild_set_uncached(self, grandparent: SynsetKey) -> frozenset:
+        return frozenset(self._grandchildren(grandparent))
+
+    # ------------------------------------------------------------------ tables per grandparent
+
+    def _grandchild_names_uncached(self, grandparent: SynsetKey) -> _Table:
+        return _Table.of([pair for cousin in self._grandchildren(grandparent) for pair in self.names(cousin)])
+
+    def _derived_adjectives_uncached(self, noun: SynsetKey) -> _Table:
+        return _Table.of([pair for pair, _ in self._lexical(noun, _DERIVATION, "a")])
+
+    def _grandchild_adjectives_uncached(self, grandparent: SynsetKey) -> _Table:
+        table = _Table()
         for cousin in self._grandchildren(grandparent):
-            for name, weight in self.names(cousin):
-                table[name] += weight
+            table.add(self._derived_adjectives(cousin))
         return table
 
-    def _derived_adjectives_uncached(self, noun: SynsetKey) -> Counter:
-        table = Counter()
-        for name, weight, _ in self._lexical(noun, _DERIVATION, "a"):
-            table[name] += weight
-        return table
-
-    def _grandchild_adjectives_uncached(self, grandparent: SynsetKey) -> Counter:
-        table = Counter()
-        for cousin in self._grandchildren(grandparent):
-            table.update(self._derived_adjectives(cousin))
+    def _grandchild_adjectives_without_uncached(self, grandparent: SynsetKey, noun: SynsetKey) -> _Table:
+        """The grandparent's table as if ``noun`` were not among its grandchildren."""
+        merged, own = self._grandchild_adjectives(grandparent), self._derived_adjectives(noun)
+        if noun not in self._grandchild_set(grandparent) or not own.occurrences:
+            return merged
+        times = sum(1 for cousin in self._grandchildren(grandparent) if cousin == noun)
+        table = _Table()
+        table.occurrences = merged.occurrences.copy()
+        table.first = dict(merged.first)
+        for name, n in own.occurrences.items():
+            table.occurrences[name] -= times * n
+            if table.occurrences[name] <= 0:
+                del table.occurrences[name], table.first[name]
+            else:  # the weight of the first lemma of that name among the other cousins
+                table.first[name] = next(self._derived_adjectives(c).first[name] for c in self._grandchildren(grandparent)
+                                         if c != noun and name in self._derived_adjectives(c).first)
         return table
 
     # ------------------------------------------------------------------ candidates
 
-    def _cousins(self, key: SynsetKey) -> Counter:
-        """Cousin lemma weights of a noun, verb or adverb sense (the sense's own lemmas included:
+    def _cousins(self, key: SynsetKey, table: _Table) -> None:
+        """Add the cousin lemmas of a noun, verb or adverb sense (the sense's own lemmas included:
         they are synonyms, dropped later)."""
-        table = Counter()
         for grandparent in self._grandparents(key):
-            table.update(self._grandchild_names(grandparent))
-        return table
+            table.add(self._grandchild_names(grandparent))
 
-    def _adjective_cousins(self, key: SynsetKey) -> Counter:
-        """Adjectives derived from the cousins of the nouns derived from an adjective sense; a noun
-        is not its own cousin, so what it derives is taken out once per path that reaches it."""
-        table = Counter()
-        for noun in {target for _, _, target in self._lexical(key, _DERIVATION, "n")}:
-            paths = 0
+    def _adjective_cousins(self, key: SynsetKey, table: _Table) -> None:
+        """Add the adjectives derived from the cousins of the nouns derived from an adjective sense
+        (a noun is not its own cousin)."""
+        nouns = sorted({target for _, target in self._lexical(key, _DERIVATION, "n")}, key=lambda k: k[1])
+        for noun in nouns:
             for grandparent in self._grandparents(noun):
-                table.update(self._grandchild_adjectives(grandparent))
-                paths += sum(1 for cousin in self._grandchildren(grandparent) if cousin == noun)
-            if paths:
-                table.subtract({name: paths * w for name, w in self._derived_adjectives(noun).items()})
-        return table
+                table.add(self._grandchild_adjectives_without(grandparent, noun))
 
     def _candidates(self, word: str, pos: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
         senses = self.senses(word, pos)
         if not senses:
             return (), ()
-        weights = Counter()
+        table = _Table()
         for key in senses:
-            for name, weight, _ in self._lexical(key, _ANTONYM):
-                weights[name] += weight
-            weights.update(self._adjective_cousins(key) if pos == "a" else self._cousins(key))
-        for key in set(senses):
-            for name, _ in self.names(key):
-                weights.pop(name, None)
-        if pos == "a":  # the subtraction of a noun's own adjectives can leave zeros
-            weights = {name: n for name, n in weights.items() if n > 0}
+            table.visit(name for name, _ in self._lexical(key, _ANTONYM))
+            (self._adjective_cousins if pos == "a" else self._cousins)(key, table)
+        synonyms = {name for key in set(senses) for name, _ in self.names(key)}
+        weights = {name: n * table.first[name] for name, n in table.occurrences.items() if name not in synonyms}
         # In the order the search reached them (fixed by the data files): sampling is reproducible.
         return tuple(weights), tuple(accumulate(weights.values()))
+
+
+class _Table:
+    """How often each lemma name is reached, and the weight of the first lemma of that name reached:
+    the authors cache ``Lemma.count()`` per lemma *name* (NLTK lemmas compare by name), so every later
+    lemma of the name weighs what the first one did."""
+
+    __slots__ = ("occurrences", "first")
+
+    def __init__(self):
+        self.occurrences = Counter()
+        self.first: dict[str, int] = {}
+
+    @classmethod
+    def of(cls, pairs: list) -> "_Table":
+        """The table of visiting ``pairs`` (name, weight) in order."""
+        table = cls()
+        table.occurrences = Counter(name for name, _ in pairs)
+        table.first = dict(reversed(pairs))  # the earliest pair of a name is written last
+        return table
+
+    def visit(self, names_and_weights) -> None:
+        for name, weight in names_and_weights:
+            self.occurrences[name] += 1
+            if name not in self.first:
+                self.first[name] = weight
+
+    def add(self, other: "_Table") -> None:
+        """``other``'s visits after this table's own."""
+        self.occurrences.update(other.occurrences)
+        first = self.first
+        for name, weight in other.first.items():
+            if name not in first:
+                first[name] = weight
+
+
+def _ordered(pos: str, offsets: list[bytes]) -> tuple[SynsetKey, ...]:
+    """Pointer targets in offset order: NLTK keeps a synset's pointers in a set, whose order changes
+    with each process's hash seed; a fixed order decides which lemma of a name is reached first."""
+    return tuple((pos, offset) for offset in sorted({int(o) for o in offsets}))
 
 
 # NLTK's morphological substitutions (morphy), tried once when the word has no exception entry.
