@@ -53,15 +53,17 @@ def write_aro(root):
         relation("on", left, "the red cup is on the table", "the table is on the blue cup"),    # right
         relation("on", right, "the red cup is on the table", "the blue table is on the cup"),   # wrong
         relation("behind", right, "the blue car is behind", "the red car is behind"),           # right
+        # The same words: a tie. ARO lists [false, true] and takes the argmax: the false one wins.
+        relation("under", left, "a red box under a blue box", "a blue box under a red box"),
         relation("next to", left, "blue next to", "red next to"),                               # excluded
-    ])  # VG_Relation: mean(on 50, behind 100) = 75
+    ])  # VG_Relation: mean(on 50, behind 100, under 0) = 50
 
     def attribute(pair, box, true, false):
         return {"image_path": "scene.jpg", **box, "attributes": pair, "true_caption": true, "false_caption": false}
 
     write_json(aro / "visual_genome_attribution.json",
                [attribute(["blue", "red"], right, "the blue shirt and the red hat", "the red shirt and the blue hat")] * 20
-               # ColourCLIP cannot tell these two apart (same words): ties, wrong
+               # ColourCLIP cannot tell these two apart (same words): ties, wrong (the false caption is first)
                + [attribute(["blue", "red"], right, "a blue one", "a red one")] * 5
                + [attribute(["small", "big"], left, "a red small", "a blue small")] * 3)  # under 25 cases: excluded
     # VG_Attribution: the blue_red pair, 5 right of 25 = 20
@@ -72,29 +74,39 @@ def write_aro(root):
         write_json(root / folder / annotation, [{"image": f"{sub}/photo.jpg",
                                                  "caption": ["A red bus parked next to a blue car.",
                                                              "Two red birds sit on a small fence."]}])
-    # Order sets: a perturbation keeps the words, so ColourCLIP ties: 0 and 0.
-    return (75 + 20 + 0 + 0) / 4, {"VG_Relation": 75, "VG_Attribution": 20, "COCO_Order": 0, "Flickr30k_Order": 0}
+    # Order sets: a perturbation keeps the words, so ColourCLIP ties every option with the caption, which
+    # ARO lists first: argmax picks it, all right (100 and 100).
+    return (50 + 20 + 100 + 100) / 4, {"VG_Relation": 50, "VG_Attribution": 20, "COCO_Order": 100,
+                                       "Flickr30k_Order": 100}
+
+
+def _crepe_csv(path, cases):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["image_id", "x", "y", "width", "height", "caption", "hard_negs"])
+    for image_id, x, y, caption, negatives in cases:
+        writer.writerow([image_id, x, y, 8, 8, caption, repr(negatives)])
+    write_text(path, buffer.getvalue())
 
 
 def write_crepe(root):
     halves(root / "visual_genome" / "VG_100K" / "11.jpg", RED, BLUE)
     image(root / "visual_genome" / "VG_100K_2" / "12.jpg", GREEN)
-    rows = {
-        "atom": [(11, 0, 0, "a red box", ["a blue box", "a green box"]),       # left crop, red: right
-                 (11, 8, 0, "a red box", ["a blue box", "a green box"]),       # right crop, blue: wrong
-                 (99, 0, 0, "a red box", ["a blue box"])],                      # image 99 absent: skipped
-        "swap": [(12, 0, 0, "green grass", ["red grass"])],                     # right
-        "negate": [(12, 0, 0, "not red grass", ["green grass"])],              # wrong
-    }
-    for kind, cases in rows.items():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["image_id", "x", "y", "width", "height", "caption", "hard_negs"])
-        for image_id, x, y, caption, negatives in cases:
-            writer.writerow([image_id, x, y, 8, 8, caption, repr(negatives)])
-        write_text(root / "crepe" / "prod_hard_negatives" / kind / f"prod_vg_hard_negs_{kind}_complexity_4.csv",
-                   buffer.getvalue())
-    return (50 + 100 + 0) / 3, {"atom": 50, "swap": 100, "negate": 0}
+    folder = root / "crepe" / "prod_hard_negatives"
+    # atom: the _all file (every complexity) is read; its complexity files are not.
+    _crepe_csv(folder / "atom" / "prod_vg_hard_negs_atom_all.csv", [
+        (11, 0, 0, "a red box", ["a blue box", "a green box"]),       # left crop, red: right
+        (11, 8, 0, "a red box", ["a blue box", "a green box"]),       # right crop, blue: wrong
+        (99, 0, 0, "a red box", ["a blue box"]),                      # image 99 absent: skipped
+        (12, 0, 0, "green grass", ["grass green", "red grass"]),     # ties with the caption, listed first: right
+    ])
+    _crepe_csv(folder / "atom" / "prod_vg_hard_negs_atom_complexity_4.csv", [(12, 0, 0, "red", ["green"])])
+    # swap and negate: the complexity files 4..12 (13 is outside CREPE's loop).
+    _crepe_csv(folder / "swap" / "prod_vg_hard_negs_swap_complexity_4.csv", [(12, 0, 0, "green grass", ["red grass"])])
+    _crepe_csv(folder / "swap" / "prod_vg_hard_negs_swap_complexity_13.csv", [(12, 0, 0, "red", ["green"])])
+    _crepe_csv(folder / "negate" / "prod_vg_hard_negs_negate_complexity_5.csv",
+               [(12, 0, 0, "not red grass", ["green grass"])])                                       # wrong
+    return (200 / 3 + 100 + 0) / 3, {"atom": 200 / 3, "swap": 100, "negate": 0}
 
 
 def write_eqben(root):
@@ -121,19 +133,49 @@ def write_eqben(root):
     return 62.5
 
 
+def write_eqben_full(root):
+    """The full set beside the subset: the full one is read. Its light release has .jpg files for .png paths."""
+    write_eqben(root)
+    folder = root / "eqben" / "images"
+    image(folder / "eqbenag" / "a.png", RED)
+    image(folder / "eqbenag" / "b.jpg", BLUE)   # the annotation says b.png
+    image(folder / "eqbensd" / "a.png", RED)
+    image(folder / "eqbensd" / "b.png", BLUE)
+
+    def pair(source, caption0, caption1, second="b.png"):
+        return {"image0": f"{source}/a.png", "image1": f"{source}/{second}", "caption0": caption0, "caption1": caption1}
+
+    write_json(root / "eqben" / "all_select.json", [
+        pair("eqbenag", "red", "blue"),                       # group right (b.png read as b.jpg)
+        pair("eqbenag", "blue", "red"),                       # wrong
+        pair("eqbensd", "red", "blue"),                       # right
+        pair("eqbensd", "red", "blue", second="gone.png"),    # image absent: skipped
+    ])
+    # AG 50, SD 100 (no other source): EqBen 75; AG text 50, image 50
+    return 75.0
+
+
 def write_imagecode(root):
-    static = "open-images-1_abc"
-    video = "MSR-VTT-video1-shot1_0"
-    for index, colour in enumerate((RED, GREEN, BLUE)):
-        image(root / "imagecode" / "image-sets" / static / f"img{index}.jpg", colour)
-    for index in range(11):  # img10 sorts after img9, not after img1
-        colour = GREEN if index == 10 else RED if index == 1 else BLUE
-        image(root / "imagecode" / "image-sets" / video / f"img{index}.jpg", colour)
+    """Sets of ten images; video frames are numbered by frame (img0, img2, ..., img18), so img18 is the
+    tenth image although "img18" < "img2" as text. Also a set that is missing, one with nine images and a
+    description whose index is outside its set: each costs only its descriptions."""
+    sets = root / "imagecode" / "image-sets"
+    static, video = "open-images-1_abc", "MSR-VTT-video1-shot1_0"
+    grey = (128, 128, 128)
+    for index in range(10):
+        image(sets / static / f"img{index}.jpg", {0: RED, 1: GREEN, 2: BLUE}.get(index, grey))
+        image(sets / video / f"img{2 * index}.jpg", {1: RED, 9: GREEN}.get(index, grey))
+    for index in range(9):
+        image(sets / "open-images-3_short" / f"img{index}.jpg", RED)
     write_json(root / "imagecode" / "valid_data.json", {
-        static: {"0": "a red thing ", "2": "a blue thing"},   # both right
-        video: {"10": "a green thing", "1": "a blue thing"},  # right; wrong (img1 is red)
+        static: {"0": "a red thing ", "2": "a blue thing", "12": "a red thing"},  # right; right; skipped
+        video: {"9": "a green thing", "1": "a blue thing"},  # img18: right; img2 is red: wrong
+        "open-images-2_missing": {"0": "a red thing", "1": "a green thing"},  # skipped: no folder
+        "open-images-3_short": {"0": "a red thing"},                          # skipped: nine images
     })
-    return 75.0, {"static": 100, "video": 50}
+    counts = {"static": {"items": 2, "skipped": {"image_absent": 3, "malformed": 1}},
+              "video": {"items": 2, "skipped": {}}}
+    return 75.0, {"static": 100, "video": 50}, counts
 
 
 def write_svo_probes(root):
@@ -143,10 +185,14 @@ def write_svo_probes(root):
     header = ["sentence", "pos_triplet", "neg_triplet", "subj_neg", "verb_neg", "obj_neg", "pos_url", "neg_url",
               "pos_image_id", "neg_image_id"]
     rows = [
-        ["a red dog runs", "dog,run,", "cat,run,", True, False, False, "u", "u", 1, 2],   # right
-        ["a red dog runs", "dog,run,", "dog,sit,", False, True, False, "u", "u", 1, 3],   # both red: wrong
-        ["a green ball", "girl,kick,ball", "girl,kick,cup", False, False, True, "u", "u", 4, 2],  # right
+        ["a red dog runs", "dog,run,", "cat,run,", True, False, False, "u", "u", 1, 2],   # subj: right
+        ["a red dog runs", "dog,run,", "dog,sit,", False, True, False, "u", "u", 1, 3],   # verb: both red, wrong
+        ["a green ball", "girl,kick,ball", "girl,kick,cup", False, False, True, "u", "u", 4, 2],  # obj: right
         ["a blue sky", "sky,be,blue", "sea,be,blue", True, False, False, "u", "u", 2, 77],  # 77.jpg absent: skipped
+        # Two flags: in no subset (the official notebook's selection), although it would count as a wrong
+        # subject case if the first flag were taken.
+        ["a red cat", "cat,sit,", "dog,run,", True, True, False, "u", "u", 2, 1],
+        ["a red cat", "cat,sit,", "cat,sit,", False, False, False, "u", "u", 1, 2],       # no flag: skipped
     ]
     buffer = io.StringIO()
     csv.writer(buffer).writerows([header, *rows])
@@ -183,23 +229,36 @@ def write_valse(root, pieces=tuple(VALSE_FOLDERS)):
 
 
 def write_vl_checklist(root):
+    """Every corpus file, one right item each, except where noted; hand-computed as VL-CheckList's
+    evaluate.py + radar.py aggregate (per file, mean per source, mean per metric)."""
+    from fsc_clip_hf.evaluation.adapters.vl_checklist import CORPUS, IMAGE_FOLDERS
+
     image(root / "visual_genome" / "VG_100K" / "1.jpg", RED)
-    image(root / "swig" / "jumping_1.jpg", BLUE)
+    image(root / "swig" / "jumping_1.jpg", RED)
+    image(root / "hake" / "hake_images_20190730" / "1.jpg", RED)
+    names = {"visual_genome": "VG_100K/1.jpg", "swig": "jumping_1.jpg", "hake": "hake_images_20190730/1.jpg"}
+    right, wrong = {"POS": ["a red one", "x"], "NEG": ["a blue one", "y"]}, {"POS": ["blue"], "NEG": ["red"]}
     data = root / "vl_checklist" / "data"
-    write_json(data / "Object" / "Location" / "vg_location" / "vg_obj_center.json",
-               [["VG_100K/1.jpg", {"POS": ["a red box"], "NEG": ["a blue box"]}],            # right
-                ["VG_100K/404.jpg", {"POS": ["a red box"], "NEG": ["a blue box"]}]])         # absent: skipped
-    write_json(data / "Object" / "Size" / "swig_size" / "swig_agent" / "swig_agent_small.json",
-               [["jumping_1.jpg", {"POS": ["a red man jumps"], "NEG": ["a blue man jumps"]}]])  # wrong
-    write_json(data / "Attribute" / "vaw" / "color.json", [["VG_100K/1.jpg", {"POS": ["red"], "NEG": ["green"]}]])
-    write_json(data / "Attribute" / "vg" / "material.json",
-               [["VG_100K/1.jpg", {"POS": ["red wood", "x"], "NEG": ["blue wood", "y"]}]])
-    write_json(data / "Relation" / "vg" / "spatial.json", [["VG_100K/1.jpg", {"POS": ["blue"], "NEG": ["red"]}]])
-    write_json(data / "Relation" / "swig_action.json", [["jumping_1.jpg", {"POS": ["blue"], "NEG": ["green"]}]])
-    subsets = {"Object_Location_center": 100, "Object_Size_small": 0, "Attribute_color": 100,
-               "Attribute_material": 100, "Relation_spatial": 0, "Relation_action": 100}
-    # Object 50, Attribute 100, Relation 50
-    return 200 / 3, subsets
+    for sources in CORPUS.values():
+        for source, files in sources.items():
+            for relative in files:
+                write_json(data / relative, [[names[IMAGE_FOLDERS[source]], right]])
+    # Object_Location_center: vg = mean(vg_obj 100 [its second item's image is absent], vg_subj 0) = 50;
+    # swig 100 (4 files), hake 100: (50 + 100 + 100) / 3 = 83.33 (pooling every item would give 6 / 7).
+    write_json(data / "Object/Location/vg_location/vg_obj_center.json",
+               [["VG_100K/1.jpg", right], ["VG_100K/404.jpg", right]])
+    write_json(data / "Object/Location/vg_location/vg_subj_center.json", [["VG_100K/1.jpg", wrong]])
+    # Attribute_color: vg 100, vaw 0: 50.
+    write_json(data / "Attribute/vaw/color.json", [["VG_100K/1.jpg", wrong]])
+    # Relation_spatial: 3 absent images, then 1,000 right, then 2 wrong: the first 1,000 with an image: 100.
+    write_json(data / "Relation/vg/spatial.json", [["VG_100K/405.jpg", wrong]] * 3 + [["VG_100K/1.jpg", right]] * 1000
+               + [["VG_100K/1.jpg", wrong]] * 2)
+    # A SWiG place file is in no corpus metric: not read.
+    write_json(data / "Object/Size/swig_size/swig_place/swig_place_large.json", [["jumping_1.jpg", wrong]])
+    metrics = {metric: 100.0 for metric in CORPUS}
+    metrics.update({"Object_Location_center": 250 / 3, "Attribute_color": 50.0})
+    # Object (5 x 100 + 83.33) / 6, Attribute (4 x 100 + 50) / 5 = 90, Relation 100
+    return ((500 + 250 / 3) / 6 + 90 + 100) / 3, metrics
 
 
 def write_whatsup(root):
@@ -214,12 +273,13 @@ def write_whatsup(root):
          "caption_options": ["a red cube", "a blue cube", "a green cube", "a cube"]}])          # wrong
     image(root / "coco" / "val2017" / "000000000002.jpg", GREEN)  # also one of SugarCrepe's images
     image(folder / "vg_images" / "7.jpg", RED)
-    write_json(folder / "coco_qa_one_obj.json", [[2, "a green plant on the left", "a red plant on the right"]])
+    # A row with more than three values is read as What'sUp's loader reads it: row[0], row[1], row[2].
+    write_json(folder / "coco_qa_one_obj.json", [[2, "a green plant on the left", "a red plant on the right", "left"]])
     write_json(folder / "coco_qa_two_obj.json", [[2, "a red plant", "a green plant"]])         # wrong
     write_json(folder / "vg_qa_one_obj.json", [[7, "a red dog", "a blue dog"]])
-    write_json(folder / "vg_qa_two_obj.json", [[7, "red", "red"]])                               # tie: wrong
-    return 50.0, {"WhatsUp_A": 100, "WhatsUp_B": 0, "COCO_QA_ONE": 100, "COCO_QA_TWO": 0, "VG_QA_ONE": 100,
-                  "VG_QA_TWO": 0}
+    write_json(folder / "vg_qa_two_obj.json", [[7, "red", "a red"]])   # a tie; the true caption is first: right
+    return 400 / 6, {"WhatsUp_A": 100, "WhatsUp_B": 0, "COCO_QA_ONE": 100, "COCO_QA_TWO": 0, "VG_QA_ONE": 100,
+                     "VG_QA_TWO": 100}
 
 
 def winoground_examples(root):
@@ -282,7 +342,7 @@ def write_cifar10(root):
     write_wds(root / "zeroshot" / "wds_vtab-cifar10",
               [(RED, {"cls": "0"}), (GREEN, {"cls": "1"}), (BLUE, {"cls": "0"})],  # right, right, wrong
               classnames="red\ngreen\nblue\n", zeroshot_classification_templates="a photo of a {c}.\na {c} thing.\n")
-    return 200 / 3, {"top1": 200 / 3, "top5": 100}
+    return 200 / 3, {"top1": 200 / 3}  # three classes: no top-5
 
 
 def write_coco_retrieval(root):

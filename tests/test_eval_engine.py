@@ -12,7 +12,7 @@ from eval_fixtures import BLUE, GREEN, RED, ColourCLIP, ColourProcessor, colours
 
 from fsc_clip_hf.evaluation.embedding import CLIPEmbedder
 from fsc_clip_hf.evaluation.images import ImageBytes, ImageFile
-from fsc_clip_hf.evaluation.items import BenchmarkData, ImageChoice, Pair, RetrievalSet, TextChoice, ZeroShotTask
+from fsc_clip_hf.evaluation.items import FIRST, BenchmarkData, ImageChoice, Pair, RetrievalSet, TextChoice, ZeroShotTask
 from fsc_clip_hf.evaluation.scoring import (drop_unreadable, score_benchmark, score_image_choices, score_pairs,
                                             score_retrieval, score_text_choices, score_zeroshot)
 
@@ -75,27 +75,60 @@ def test_items_with_unreadable_images_are_skipped_and_counted(tmp_path, pictures
     )
     engine = embedder()
     clean = drop_unreadable(data, engine, "bench")
-    assert clean.notes == ["1 rows skipped: no image", f"4 items skipped: 1 of their images could not be read or "
-                                                       f"decoded, e.g. {[broken.key]}"]
+    assert clean.skips.counts == {"a": {"unreadable_image": 1}, "b": {"unreadable_image": 1},
+                                  "gallery": {"unreadable_image": 1}, "colour": {"unreadable_image": 1}}
+    assert clean.skips.notes() == [f"4 items skipped (unreadable_image), e.g. {'; '.join([broken.key] * 3)}"]
+    assert clean.notes == ["1 rows skipped: no image"] and not data.skips.counts  # the loaded data is unchanged
     assert data.item_count() == 9 and clean.item_count() == 5
     scores = score_benchmark(clean, engine)
     assert scores["a"] == {"accuracy": pytest.approx(50.0), "count": 2} and "b" not in scores
     # Blue and green images left; "a red thing" (green's) leans blue by its 3e-3 blue offset: t2i 2 of 3.
     assert scores["gallery"]["count"] == 2 and scores["gallery"]["i2t_r1"] == pytest.approx(100.0)
     assert scores["gallery"]["t2i_r1"] == pytest.approx(200 / 3)
-    assert scores["colour"] == {"top1": pytest.approx(100.0), "top5": pytest.approx(100.0), "count": 1}
+    assert scores["colour"] == {"top1": pytest.approx(100.0), "count": 1}  # two classes: no top-5
     assert len(data.text_choices) == 3  # the loaded data, cached between evaluations, is left as it was
 
 
-def test_text_choices_count_ties_as_wrong(pictures):
+def test_text_choices_settle_ties_by_each_benchmarks_rule(pictures):
     items = [
         TextChoice("a", pictures["red"], ["a red car", "a blue car"]),        # right
-        TextChoice("a", pictures["blue"], ["a blue car", "a car blue"]),      # tie: wrong
+        TextChoice("a", pictures["blue"], ["a blue car", "a car blue"]),      # tie, strict: wrong
         TextChoice("b", pictures["green"], ["red", "green", "blue"], answer=1),  # right
+        # argmax-first: a tie goes to the option listed first.
+        TextChoice("first", pictures["blue"], ["a blue car", "a car blue", "red"], ties=FIRST),             # right
+        TextChoice("first", pictures["blue"], ["a car blue", "a blue car", "red"], answer=1, ties=FIRST),   # wrong
     ]
     scores = score_text_choices(items, embedder())
-    assert scores == {"a": {"accuracy": pytest.approx(50.0), "count": 2}, "b": {"accuracy": pytest.approx(100.0),
-                                                                                "count": 1}}
+    assert scores == {"a": {"accuracy": pytest.approx(50.0), "count": 2},
+                      "b": {"accuracy": pytest.approx(100.0), "count": 1},
+                      "first": {"accuracy": pytest.approx(50.0), "count": 2}}
+    with pytest.raises(ValueError, match="mixes tie rules"):
+        score_text_choices([items[0], TextChoice("a", pictures["red"], ["red", "blue"], ties=FIRST)], embedder())
+    with pytest.raises(ValueError, match="true option 2 of 2"):
+        TextChoice("a", pictures["red"], ["red", "blue"], answer=2)
+
+
+def test_captions_with_the_same_token_ids_share_one_embedding(tmp_path):
+    """"A  Red circle" and "a red circle" tokenise alike: one embedding, whatever batch each came in,
+    so they tie exactly instead of differing by padding noise."""
+    from transformers import CLIPModel
+
+    from fsc_clip_hf.data.synthetic.tokenizer import save_word_tokenizer
+    from fsc_clip_hf.modeling import tiny_clip_config
+
+    tokenizer = save_word_tokenizer(["a", "red", "blue", "circle", "big", "and", "square"], str(tmp_path / "tok"))
+    config = tiny_clip_config(vocab_size=len(tokenizer), eos_token_id=tokenizer.eos_token_id,
+                              bos_token_id=tokenizer.bos_token_id, pad_token_id=tokenizer.pad_token_id)
+    model = CLIPModel(config).eval()
+    calls = []
+    forward = model.get_text_features
+    model.get_text_features = lambda **tokens: calls.append(tokens["input_ids"].shape) or forward(**tokens)
+    engine = CLIPEmbedder(model, tokenizer, batch_size=4, show_progress=False)
+    alone = engine.texts(["A  Red circle"])  # a batch of one, no padding
+    rows = engine.texts(["a big blue square and a big red circle", "a red circle", "a blue circle"])
+    assert torch.equal(rows[1], alone[0]) and len(engine.text_cache) == 3
+    assert [shape[0] for shape in calls] == [1, 2]  # "a red circle" was not embedded again
+    assert not torch.equal(rows[1], rows[2])
 
 
 def test_image_choices(pictures):
@@ -126,8 +159,7 @@ def test_retrieval(pictures):
 def test_zeroshot_averages_prompts_over_templates(pictures):
     task = ZeroShotTask(classnames=["red", "green", "blue"], templates=["a {c} shape", "a photo of {c}"],
                         images=[pictures["red"], pictures["green"], pictures["blue"]], labels=[0, 1, 0])
-    assert score_zeroshot(task, embedder()) == {"top1": pytest.approx(200 / 3), "top5": pytest.approx(100.0),
-                                                "count": 3}
+    assert score_zeroshot(task, embedder()) == {"top1": pytest.approx(200 / 3), "count": 3}  # 3 classes: no top-5
 
 
 WORKER = """

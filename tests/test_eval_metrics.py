@@ -19,7 +19,8 @@ def test_modules_load_offline_from_their_local_path():
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True)
-    assert out.stdout.split() == ["MultipleChoiceAccuracy", "GroupScores", "RetrievalRecall", "ZeroshotAccuracy"]
+    assert out.stdout.split() == ["MultipleChoiceAccuracy", "GroupScores", "RetrievalRecall", "ZeroshotAccuracy",
+                                  "ZeroshotMeanPerClass", "ZeroshotMap11point", "ZeroshotRocAuc"]
 
 
 def test_multiple_choice_counts_ties_as_wrong():
@@ -27,6 +28,15 @@ def test_multiple_choice_counts_ties_as_wrong():
     result = metric.compute(predictions=[[0.3, 0.1], [0.2, 0.2], [0.1, 0.5, 0.4], [0.9, 0.1, 0.95]],
                             references=[0, 1, 1, 0])
     assert result["accuracy"] == pytest.approx(0.5)  # right, tie, right, wrong
+
+
+def test_multiple_choice_argmax_first_gives_a_tie_to_the_option_listed_first():
+    metric = load_metric("multiple_choice_accuracy")
+    result = metric.compute(predictions=[[0.2, 0.2], [0.2, 0.2], [0.1, 0.3, 0.3], [0.1, 0.3, 0.3], [0.5, 0.1]],
+                            references=[0, 1, 1, 2, 0], ties="first")
+    assert result["accuracy"] == pytest.approx(3 / 5)  # right, wrong, right, wrong, right
+    with pytest.raises(ValueError, match="ties must be"):
+        metric.compute(predictions=[[0.1, 0.2]], references=[1], ties="random")
 
 
 def test_group_scores():
@@ -42,6 +52,6 @@ def test_retrieval_recall_and_zeroshot_accuracy():
     recall = load_metric("retrieval_recall").compute(predictions=[[2, 0, 1], [1, 2, 0]], references=[[0], [2, 3]],
                                                      k_values=[1, 2, 3])
     assert recall == pytest.approx({"recall@1": 0.0, "recall@2": 1.0, "recall@3": 1.0})
-    accuracy = load_metric("zeroshot_accuracy").compute(predictions=[[3, 1, 0], [0, 2, 1], [4, 3, 2, 1, 0, 5]],
-                                                        references=[1, 0, 5])
+    accuracy = load_metric("zeroshot_accuracy").compute(predictions=[[3, 1, 0, 2, 4], [0, 2, 1, 3, 4], [4, 3, 2, 1, 0]],
+                                                        references=[1, 0, 5], num_classes=6)
     assert accuracy == pytest.approx({"top1": 1 / 3, "top5": 2 / 3})

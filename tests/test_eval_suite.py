@@ -1,7 +1,9 @@
 """Running a suite: summaries in the seed's terms, the report files, missing data, the trainer API and
 the command line."""
 
+import io
 import json
+import tarfile
 
 import pytest
 from eval_benchmark_files import write_cifar10, write_coco_retrieval, write_sugarcrepe, write_whatsup
@@ -9,6 +11,7 @@ from eval_fixtures import ColourCLIP, ColourProcessor, write_synthetic_eval
 
 from fsc_clip_hf.evaluation import check_benchmarks, evaluate_benchmarks, evaluate_model, flat_scores, write_report
 from fsc_clip_hf.evaluation.adapters import resolve_benchmarks
+from fsc_clip_hf.evaluation.cli import exit_status
 from fsc_clip_hf.model_card import build_model_card
 
 
@@ -49,6 +52,7 @@ def test_summary_in_the_seeds_terms_with_its_coverage(data_root):
                                      "What'sUp": pytest.approx(expected["whatsup"])}
     assert set(results["missing"]) == {"aro", "flickr30k"}
     assert "vgr_vga_images.zip" in results["missing"]["aro"] and str(root / "aro") in results["missing"]["aro"]
+    assert "unzip the zip there (it creates aro/images/)" in results["missing"]["aro"]
 
 
 def test_a_broken_benchmark_is_reported_and_the_others_still_run(data_root):
@@ -66,10 +70,48 @@ def test_an_unreadable_image_costs_its_items_not_the_benchmark(data_root, tmp_pa
     results = evaluate_model(ColourCLIP(), ColourProcessor(), "sugarcrepe", str(root), show_progress=False)
     record = results["details"]["sugarcrepe"]
     assert record["score"] == pytest.approx(100 * (2 / 3 + 1 / 2 + 1 / 2) / 3) and record["items"] == 7
-    assert record["notes"][0].startswith("1 items skipped: 1 of their images could not be read or decoded")
+    assert record["notes"][0].startswith("1 items skipped (unreadable_image), e.g. ")
     assert "000000000000.jpg" in record["notes"][0]
+    assert record["counts"]["replace_obj"] == {"items": 1, "skipped": {"unreadable_image": 1}}
     markdown = open(write_report(results, str(tmp_path / "report"))["results.md"]).read()
     assert "## Notes" in markdown and "- `sugarcrepe`: 1 items skipped" in markdown
+    assert "| SugarCrepe | 7 | 1 unreadable_image |  |" in markdown
+
+
+def test_malformed_items_are_skipped_and_counted_with_file_and_id(data_root):
+    root, _ = data_root
+    path = root / "sugarcrepe" / "add_att.json"
+    # Right; no caption; a null caption; a byte that is not UTF-8 (a Latin-1 file); a number as negative.
+    path.write_bytes(b'{"0": {"filename": "000000000007.jpg", "caption": "a blue ball", "negative_caption": "a red"},'
+                     b' "1": {"filename": "000000000007.jpg", "negative_caption": "a red ball"},'
+                     b' "2": {"filename": "000000000007.jpg", "caption": null, "negative_caption": "a red ball"},'
+                     b' "3": {"filename": "000000000007.jpg", "caption": "a blue caf\xe9", "negative_caption": "red"},'
+                     b' "4": {"filename": "000000000007.jpg", "caption": "a blue ball", "negative_caption": 7}}')
+    results = evaluate_model(ColourCLIP(), ColourProcessor(), "sugarcrepe", str(root), show_progress=False)
+    record = results["details"]["sugarcrepe"]
+    assert not results["failed"] and record["counts"]["add_att"] == {"items": 1, "skipped": {"malformed": 4}}
+    # add: add_obj right, add_att's one item (blue image, "blue" vs "red") right: 100.
+    assert record["score"] == pytest.approx((75 + 50 + 100) / 3)
+    note = record["notes"][0]
+    assert note.startswith("4 items skipped (malformed), e.g. ") and f"{path} [1]: no 'caption'" in note
+    assert f"{path} [2]: caption is null, not text" in note and f"{path} [3]: caption holds bytes that are not UTF-8" in note
+
+
+def test_a_benchmark_without_a_readable_image_is_failed_not_nan(data_root, tmp_path):
+    root, _ = data_root
+    for shard in (root / "zeroshot" / "wds_vtab-cifar10" / "test").glob("*.tar"):
+        with tarfile.open(shard) as archive:
+            members = [(member, archive.extractfile(member).read()) for member in archive.getmembers()]
+        with tarfile.open(shard, "w") as archive:
+            for member, data in members:
+                data = b"not an image" if member.name.endswith(".png") else data
+                member.size = len(data)
+                archive.addfile(member, io.BytesIO(data))
+    results = evaluate_model(ColourCLIP(), ColourProcessor(), "cifar10,sugarcrepe", str(root), show_progress=False)
+    assert results["failed"]["cifar10"].startswith("no item left to score; 3 items skipped (unreadable_image)")
+    assert "cifar10" not in results["details"] and "zs" not in results["summary"]
+    assert results["coverage"]["zs"] == {"evaluated": 0, "of": 21}
+    json.loads(open(write_report(results, str(tmp_path / "report"))["results.json"]).read())
 
 
 def test_report_files(data_root, tmp_path):
@@ -124,9 +166,24 @@ def test_command_line_on_the_synthetic_world(tmp_path):
                               bos_token_id=world.bos_token_id, pad_token_id=world.pad_token_id)
     CLIPModel(config).save_pretrained(tmp_path / "model")
     CLIPProcessor.from_pretrained(world.processor_dir).save_pretrained(tmp_path / "model")
-    results = main(["--model_name_or_path", str(tmp_path / "model"), "--benchmarks", "synthetic,winoground",
-                    "--data_root", world.root, "--output_dir", str(tmp_path / "out"), "--num_workers", "0",
-                    "--no_progress"])
+    arguments = ["--model_name_or_path", str(tmp_path / "model"), "--benchmarks", "synthetic,winoground",
+                 "--data_root", world.root, "--output_dir", str(tmp_path / "out"), "--num_workers", "0", "--no_progress"]
+    with pytest.raises(SystemExit) as exited:  # winoground has no data: the report is written, the exit is 1
+        main(arguments)
+    assert exited.value.code == 1
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["comp_vs_zs.png", "results.json", "results.md"]
+    results = main([*arguments, "--allow_missing"])
     assert 0 <= results["synthetic"]["summary"]["comp"] <= 100 and "t2i_r1" in results["synthetic"]["summary"]
     assert set(results["missing"]) == {"winoground"}
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["comp_vs_zs.png", "results.json", "results.md"]
+    with pytest.raises(SystemExit) as exited:  # a wrong --data_root: nothing evaluated, even with --allow_missing
+        main([*arguments[:4], "--data_root", str(tmp_path / "nothing"), *arguments[6:], "--allow_missing"])
+    assert exited.value.code == 1
+
+
+def test_exit_status_of_the_command_line():
+    done = {"details": {"sugarcrepe": {}}, "missing": {}, "failed": {}}
+    assert exit_status(done) == 0
+    assert exit_status({**done, "missing": {"aro": "..."}}) == 1
+    assert exit_status({**done, "missing": {"aro": "partial; ..."}}, allow_missing=True) == 0
+    assert exit_status({**done, "failed": {"aro": "ValueError"}}, allow_missing=True) == 1
+    assert exit_status({"details": {}, "missing": {"aro": "..."}, "failed": {}}, allow_missing=True) == 1

@@ -5,7 +5,10 @@
     accelerate launch --num_processes 4 recipes/eval.py ...     # embedding work split over 4 GPUs
 
 ``--benchmarks`` takes names and groups (``all``, ``comp``, ``zs``, ``retrieval``, ``synthetic``; see
-``fsc_clip_hf.evaluation.adapters``). Missing benchmark data is reported, not fatal.
+``fsc_clip_hf.evaluation.adapters``). Every benchmark that can be evaluated is, and the report is written;
+then the exit status says whether everything requested was: 1 when a requested benchmark failed, when
+its data is missing (wholly or in part) unless ``--allow_missing``, or when nothing was evaluated at all;
+0 otherwise.
 """
 
 from __future__ import annotations
@@ -13,14 +16,17 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 
 import torch
 from accelerate import PartialState
-from transformers import AutoProcessor, CLIPModel
+from transformers import CLIPModel
 
+from ..processor import PIXELS, load_processor
 from .adapters import BENCHMARKS, GROUPS
 from .report import coverage_line, write_report
 from .suite import evaluate_model
+from .wise_ft_sweep import parse_alphas, run_sweep
 
 logger = logging.getLogger(__name__)
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -31,6 +37,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--model_name_or_path", required=True, help="a CLIPModel checkpoint folder or Hub id")
     parser.add_argument("--processor_name_or_path", default=None, help="defaults to --model_name_or_path")
+    parser.add_argument("--pixels", choices=PIXELS, default="open_clip",
+                        help="open_clip: open_clip's evaluation transform, as the published numbers were measured; "
+                             "transformers: CLIPImageProcessor's (one pixel off in the crop for a third of image "
+                             "sizes); folder: as the processor's config says")
     parser.add_argument("--benchmarks", default="all",
                         help=f"comma-separated names or groups; groups: {', '.join(GROUPS)}; "
                              f"names: {', '.join(BENCHMARKS)}")
@@ -42,7 +52,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dtype", choices=list(DTYPES), default="float32", help="weights' dtype")
     parser.add_argument("--device", default=None, help="default: this process's accelerator device")
     parser.add_argument("--no_progress", action="store_true", help="no progress bars")
-    return parser.parse_args(argv)
+    parser.add_argument("--allow_missing", action="store_true",
+                        help="exit 0 although some requested benchmarks have no data (a failed one still exits 1)")
+    parser.add_argument("--wise_ft_alphas", type=parse_alphas, default=None,
+                        help="comma-separated WiSE-FT alphas (0: --pretrained, 1: the model): evaluates each, writes "
+                             "a results row per alpha and the Comp-vs-ZS curve (fsc_clip_hf.evaluation.wise_ft_sweep)")
+    parser.add_argument("--pretrained", default=None, help="with --wise_ft_alphas: the CLIP the model was fine-tuned from")
+    parser.add_argument("--wise_ft_lora_factors", action="store_true",
+                        help="with --wise_ft_alphas: interpolate as the authors' code does for LoRA runs (alpha^2)")
+    args = parser.parse_args(argv)
+    if args.wise_ft_alphas and not args.pretrained:
+        parser.error("--wise_ft_alphas needs --pretrained, the model it was fine-tuned from")
+    return args
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -56,9 +77,13 @@ def main(argv: list[str] | None = None) -> dict:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     device = torch.device(args.device) if args.device else state.device
     model = CLIPModel.from_pretrained(args.model_name_or_path, dtype=DTYPES[args.dtype]).to(device)
-    processor = AutoProcessor.from_pretrained(args.processor_name_or_path or args.model_name_or_path)
+    # Refuses a tokenizer that cannot be the model's (transformers' 2-token placeholder, a wrong vocabulary).
+    processor = load_processor(args.processor_name_or_path or args.model_name_or_path, model.config.text_config,
+                               pixels=args.pixels)
     logger.info("evaluating %s (%s, %s, %d process(es)) on %s from %s", args.model_name_or_path, args.dtype, device,
                 state.num_processes, args.benchmarks, os.path.abspath(args.data_root))
+    if args.wise_ft_alphas:
+        return run_sweep(args, model, processor, device, state.is_main_process)
     results = evaluate_model(model, processor, args.benchmarks, args.data_root,
                              model_name=args.model_name or args.model_name_or_path, batch_size=args.batch_size,
                              num_workers=args.num_workers, device=device, show_progress=not args.no_progress)
@@ -70,8 +95,31 @@ def main(argv: list[str] | None = None) -> dict:
             print("synthetic world: " + _summary_line(results["synthetic"]["summary"]))
         for name, message in results["missing"].items():
             print(f"missing {name}: {message}")
+        for name, message in results["failed"].items():
+            print(f"failed {name}: {message}")
         print("report: " + ", ".join(paths.values()))
+    status = exit_status(results, args.allow_missing)
+    if status:
+        if state.is_main_process:
+            print(f"exit status {status}: " + incomplete_line(results, args.allow_missing), file=sys.stderr)
+        sys.exit(status)
     return results
+
+
+def exit_status(results: dict, allow_missing: bool = False) -> int:
+    """1 when a requested benchmark failed, when one is missing (wholly or in part) and that is not
+    allowed, or when nothing at all was evaluated (a wrong ``--data_root``); else 0."""
+    nothing = not results["details"]
+    return 1 if results["failed"] or nothing or (results["missing"] and not allow_missing) else 0
+
+
+def incomplete_line(results: dict, allow_missing: bool) -> str:
+    parts = [] if results["details"] else ["no benchmark was evaluated"]
+    if results["failed"]:
+        parts.append(f"failed: {', '.join(results['failed'])}")
+    if results["missing"] and not allow_missing:
+        parts.append(f"no data for: {', '.join(results['missing'])} (pass --allow_missing to accept that)")
+    return "; ".join(parts)
 
 
 def _summary_line(summary: dict) -> str:

@@ -1,9 +1,12 @@
 """Embedding images and captions once per run, batched, split across processes.
 
 :class:`CLIPEmbedder` wraps any ``CLIPModel``-compatible model (``get_image_features`` /
-``get_text_features``) and its processor. It keeps an embedding cache keyed by image source key and
-caption text: asking again for something already embedded costs nothing, so subsets and benchmarks that
-share images or captions reuse them.
+``get_text_features``) and its processor. It keeps an embedding cache keyed by image source key and by
+a caption's token ids: asking again for something already embedded costs nothing, so subsets and
+benchmarks that share images or captions reuse them. Captions that tokenise identically (the same words
+in another case or spacing, or two long captions that differ only after the 77th token) share one
+embedding: the model cannot tell them apart, so they tie exactly, and no outcome depends on the padding
+noise of the batches they happened to be embedded in. Each benchmark's tie rule then decides the item.
 
 Under ``accelerate launch`` / ``torchrun`` (or inside a distributed Trainer) the items not yet cached are
 split into contiguous chunks, one per process; each process embeds its chunk and the chunks are gathered,
@@ -92,7 +95,8 @@ class CLIPEmbedder:
         self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
         self.show_progress = show_progress and self.rank == 0
         self.image_cache: dict[str, torch.Tensor] = {}
-        self.text_cache: dict[str, torch.Tensor] = {}
+        self.text_cache: dict[tuple, torch.Tensor] = {}  # keyed by token ids
+        self.text_keys: dict[str, tuple] = {}  # caption -> its token ids
         self.unreadable: set[str] = set()  # keys of images that could not be opened or decoded
         self._placeholder: torch.Tensor | None = None
 
@@ -111,18 +115,25 @@ class CLIPEmbedder:
         return self._stack_cached(self.image_cache, [source.key for source in sources])
 
     def texts(self, texts: Sequence[str]) -> torch.Tensor:
-        """(N, D) float32 embeddings of ``texts`` on the CPU, in order."""
+        """(N, D) float32 embeddings of ``texts`` on the CPU, in order; captions with the same token ids get
+        the same row."""
         # Sorted by length so that a batch pads little, then by text: every process must list them in
         # the same order (a set's order changes with each process's hash seed).
-        todo = sorted({text for text in texts if text not in self.text_cache}, key=lambda text: (len(text), text))
+        new = sorted({text for text in texts if text not in self.text_keys}, key=lambda text: (len(text), text))
+        if new:
+            self.text_keys.update(zip(new, self._token_keys(new)))
+        todo: dict[tuple, str] = {}  # one caption per token sequence not embedded yet
+        for text in new:
+            if self.text_keys[text] not in self.text_cache:
+                todo.setdefault(self.text_keys[text], text)
         if todo:
-            self.text_cache.update(zip(todo, self._split_and_gather(todo, self._embed_texts)))
-        return self._stack_cached(self.text_cache, list(texts))
+            self.text_cache.update(zip(todo, self._split_and_gather(list(todo.values()), self._embed_texts)))
+        return self._stack_cached(self.text_cache, [self.text_keys[text] for text in texts])
 
     # ------------------------------------------------------------------ internals
 
     @staticmethod
-    def _stack_cached(cache: dict[str, torch.Tensor], keys: list[str]) -> torch.Tensor:
+    def _stack_cached(cache: dict, keys: list) -> torch.Tensor:
         if not keys:
             return torch.zeros(0, 0)
         return torch.stack([cache[key] for key in keys])
@@ -161,13 +172,28 @@ class CLIPEmbedder:
             chunks.append(torch.cat([F.normalize(features, dim=-1), ok.to(features).unsqueeze(1)], dim=1))
         return torch.cat(chunks).cpu()
 
+    def _tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        """The processor's tokens of ``texts``, padded to the longest and truncated to the model's length."""
+        texts = [normalize_caption(text) for text in texts]  # as open_clip's tokenizer cleans them
+        return self.processor(text=texts, padding=True, truncation=True, return_tensors="pt")
+
+    def _token_keys(self, texts: list[str]) -> list[tuple]:
+        """Each caption's token ids (padding left out): the text cache's key."""
+        keys = []
+        step = 8 * self.batch_size
+        for start in range(0, len(texts), step):
+            tokens = self._tokenize(texts[start:start + step])
+            ids, mask = tokens["input_ids"], tokens.get("attention_mask")
+            for index, row in enumerate(ids):
+                keys.append(tuple((row if mask is None else row[mask[index].bool()]).tolist()))
+        return keys
+
     @torch.inference_mode()
     def _embed_texts(self, texts: list[str]) -> torch.Tensor:
         chunks = []
         starts = range(0, len(texts), self.batch_size)
         for start in tqdm(starts, desc="embedding captions", disable=not self.show_progress, leave=False):
-            batch = [normalize_caption(text) for text in texts[start:start + self.batch_size]]  # as open_clip
-            tokens = self.processor(text=batch, padding=True, truncation=True, return_tensors="pt")
+            tokens = self._tokenize(texts[start:start + self.batch_size])
             tokens = {name: value.to(self.device) for name, value in tokens.items()}
             features = _pooled(self.model.get_text_features(**tokens)).float()
             chunks.append(F.normalize(features, dim=-1))

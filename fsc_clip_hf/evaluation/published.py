@@ -1,37 +1,118 @@
-"""Published results the report compares a model with (all from the seed's recipes.md, in percent).
+"""Published results the report compares a model with, read from ``published_data/`` (sources named in
+its README):
 
-Only what is published is recorded: the pretrained openai ViT-B/32 and NegCLIP (COCO) have no Comp
-(mean over the 11 benchmarks) in the seed, so the plot shows them by their ZS alone.
+* the 12 released FSC-CLIP runs (``fsc_clip_extended_results.csv`` of GitHub ``ytaek-oh/fsc-clip``): every
+  benchmark of Comp, and Comp, ZS, I2T / T2I Ret;
+* the 202 models of the authors' companion study (``results.csv`` and ``individual_results.csv`` of
+  GitHub ``ytaek-oh/vl_compo``): pretrained CLIPs of many families and the compositionality fine-tunes
+  (NegCLIP, CE-CLIP, DAC, CLoVe, ...), per benchmark and per subset, on 10 of Comp's 11 benchmarks
+  (no SPEC), with ZS (``21_tasks_avg``), its 21 tasks (``subsets["elevator"]``, keyed by ELEVATER's
+  config names) and retrieval.
+
+Scores are percentages, keyed by the benchmark titles of the adapters (``"ARO"``, ..., ``"SPEC"``).
 """
 
 from __future__ import annotations
 
-# recipe: (Comp, ZS, I2T Ret, T2I Ret)
-FSC_CLIP_RESULTS = {
-    "coco_b32": (54.2, 55.7, 66.3, 58.3),
-    "coco_b32_lora": (53.6, 55.5, 65.2, 57.2),
-    "cc3m_b32": (53.1, 53.3, 55.6, 54.9),
-    "cc3m_b32_lora": (53.8, 53.6, 56.3, 54.0),
-    "laioncoco_b32": (53.5, 55.3, 58.2, 55.5),
-    "laioncoco_b32_lora": (54.2, 55.9, 57.3, 54.3),
-    "laioncoco_b16": (54.3, 57.0, 60.1, 59.4),
-    "laioncoco_b16_lora": (54.6, 57.2, 59.9, 58.7),
-    "laioncoco_l14": (55.2, 64.0, 64.9, 64.9),
-    "laioncoco_l14_lora": (56.2, 62.2, 64.2, 63.7),
-    "dcxl_laioncoco_b32": (52.9, 61.1, 56.8, 53.8),
-    "dcxl_laioncoco_b32_lora": (54.0, 60.7, 56.8, 53.1),
-}
+import csv
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 
-# Per-benchmark figures of coco_b32, by benchmark title (Winoground: group score).
-COCO_B32_BENCHMARKS = {
-    "ARO": 85.1, "CREPE": 42.2, "EqBen": 29.8, "ImageCoDe": 26.3, "SugarCrepe": 85.1, "SVO-Probes": 90.9,
-    "VALSE": 75.3, "VL-CheckList": 76.7, "What'sUp": 40.6, "Winoground": 9.5, "SPEC": 34.2,
-}
+DATA_DIR = Path(__file__).resolve().parent / "published_data"
 
-# Reference models of the same evaluation suite (the authors' companion study); no Comp published.
-REFERENCE_MODELS = {
-    "pretrained openai ViT-B/32": {"zs": 57.1, "i2t_r1": 64.5, "t2i_r1": 44.6, "ARO": 57.6, "SugarCrepe": 73.0,
-                                   "Winoground": 8.75},
-    "NegCLIP (COCO)": {"zs": 55.9, "i2t_r1": 72.5, "t2i_r1": 58.4, "ARO": 80.9, "SugarCrepe": 83.7,
-                       "Winoground": 8.0},
-}
+# Benchmark names of the CSV columns -> titles of the adapters, in the order of the Comp column.
+TITLES = {"aro": "ARO", "crepe": "CREPE", "eqben": "EqBen", "imagecode": "ImageCoDe", "sugarcrepe": "SugarCrepe",
+          "svo_probes": "SVO-Probes", "valse": "VALSE", "vl_checklist": "VL-CheckList", "whatsup": "What'sUp",
+          "winoground": "Winoground", "spec": "SPEC"}
+# The benchmarks every published model has: Comp without SPEC (the 202-model study did not run SPEC).
+SHARED_BENCHMARKS = tuple(title for title in TITLES.values() if title != "SPEC")
+# Subset names of the 202-model study that differ from the adapters' reported subsets.
+SUBSET_NAMES = {"aro": {"VG_Attribute": "VG_Attribution"}, "imagecode": {"videos": "video"}}
+
+# (CLIP, Pretrained_Finetined, Arch) of the extended results -> recipe name.
+_RECIPES = {"openai_coco": "coco", "openai_cc3m": "cc3m", "openai_laioncoco": "laioncoco",
+            "dcxl_laioncoco": "dcxl_laioncoco"}
+_ARCHS = {"ViT-B-32": "b32", "ViT-B-16": "b16", "ViT-L-14": "l14"}
+
+
+@dataclass(frozen=True)
+class PublishedModel:
+    """One published model: its name, family, summary columns and per-benchmark scores."""
+
+    name: str
+    family: str
+    zs: float | None
+    i2t_r1: float | None
+    t2i_r1: float | None
+    benchmarks: dict[str, float]
+    comp: float | None = None  # the 11-benchmark Comp, where published (FSC-CLIP runs)
+    subsets: dict[str, dict[str, float]] = field(default_factory=dict)  # benchmark name -> reported subset -> score
+
+    def shared_comp(self) -> float | None:
+        """The mean over the 10 benchmarks every published model has (Comp without SPEC)."""
+        values = [self.benchmarks.get(title) for title in SHARED_BENCHMARKS]
+        return None if any(value is None for value in values) else sum(values) / len(values)
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with open(DATA_DIR / name, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _number(value: str | None) -> float | None:
+    return float(value) if value not in (None, "", "nan") else None
+
+
+@cache
+def fsc_clip_runs() -> dict[str, PublishedModel]:
+    """The 12 released FSC-CLIP runs by recipe name (``coco_b32``, ``coco_b32_lora``, ...)."""
+    runs = {}
+    for row in _rows("fsc_clip_extended_results.csv"):
+        recipe = f"{_RECIPES[row['Pretrained_Finetined']]}_{_ARCHS[row['Arch']]}"
+        recipe += "_lora" if row["CLIP"].endswith("lora") else ""
+        runs[recipe] = PublishedModel(
+            name=recipe, family="FSC-CLIP", zs=_number(row["ZS"]), i2t_r1=_number(row["I2T Ret"]),
+            t2i_r1=_number(row["T2I Ret"]), comp=_number(row["Comp"]),
+            benchmarks={title: _number(row[key]) for key, title in TITLES.items()})
+    return runs
+
+
+@cache
+def vl_compo_models() -> tuple[PublishedModel, ...]:
+    """The 202 models of the companion study, with their per-subset scores (adapter subset names;
+    EqBen's ``eqbenag::text`` becomes ``eqbenag/text`` as the adapter reports it)."""
+    models = []
+    for row, subsets, tasks in zip(_rows("vl_compo_results.csv"), _rows("vl_compo_individual_results.csv"),
+                                   _rows("vl_compo_zeroshot_results.csv"), strict=True):
+        if not (row["arch"], row["pretrained"]) == (subsets["arch"], subsets["pretrained"]) == (tasks["arch"],
+                                                                                                tasks["pretrained"]):
+            raise ValueError(f"published_data: the vl_compo files disagree at {row['arch']} {row['pretrained']}")
+        subsets = {**subsets, **tasks}
+        per_subset: dict[str, dict[str, float]] = {}
+        for column, value in subsets.items():
+            if "::" in column:
+                benchmark, subset = column.split("::", 1)
+                subset = SUBSET_NAMES.get(benchmark, {}).get(subset, subset).replace("::", "/")
+                per_subset.setdefault(benchmark, {})[subset] = float(value)
+        models.append(PublishedModel(
+            name=f"{row['arch']} {row['pretrained']}", family=row["family"], zs=_number(row["21_tasks_avg"]),
+            i2t_r1=_number(row["i2t_avg"]), t2i_r1=_number(row["t2i_avg"]),
+            benchmarks={title: _number(row[key]) for key, title in TITLES.items() if key in row},
+            subsets=per_subset))
+    return tuple(models)
+
+
+def published_model(name: str) -> PublishedModel:
+    """A model of the companion study by ``"<arch> <pretrained>"``, e.g. ``"ViT-B-32 openai"``."""
+    for model in vl_compo_models():
+        if model.name == name:
+            return model
+    raise KeyError(f"no published model {name!r}")
+
+
+# The reference models the report names: the base model of most recipes, and NegCLIP (coco_b32's
+# counterpart fine-tuned with hard negatives on COCO).
+REFERENCE_MODELS = {"openai ViT-B/32": "ViT-B-32 openai", "NegCLIP (COCO)": "NegCLIP coco-ft"}
+# The model family of the companion study that fine-tunes CLIP for compositionality.
+COMPOSITIONAL_FAMILY = "StructuredCLIP"

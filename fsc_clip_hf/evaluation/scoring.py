@@ -7,7 +7,8 @@ time. Every score is a percentage. What comes back, keyed by subset:
 * choice items (both directions): ``{"accuracy", "count"}``;
 * pairs: ``{"text", "image", "group", "count"}``;
 * a retrieval gallery: ``{"i2t_r1", "i2t_r5", "i2t_r10", "t2i_r1", ..., "count"}``;
-* a zero-shot task: ``{"top1", "top5", "count"}``.
+* a zero-shot task: its metric (``top1``, ``mean_per_class``, ``map_11point`` or ``roc_auc``), ``top1`` and
+  ``top5`` where defined, and ``count``.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import torch
 import torch.nn.functional as F
 
 from .embedding import CLIPEmbedder
-from .items import BenchmarkData, ImageChoice, Pair, RetrievalSet, TextChoice, ZeroShotTask
+from .items import UNREADABLE_IMAGE, BenchmarkData, ImageChoice, Pair, RetrievalSet, Skips, TextChoice, ZeroShotTask
 from .metrics import load_metric
+from .zeroshot_metrics import zeroshot_scores
 
 logger = logging.getLogger(__name__)
 
@@ -32,11 +34,13 @@ _RETRIEVAL_CHUNK = 1024
 
 
 def drop_unreadable(data: BenchmarkData, embedder: CLIPEmbedder, name: str) -> BenchmarkData:
-    """``data`` without the items whose images cannot be opened or decoded, with a note that counts them.
+    """``data`` without the items whose images cannot be opened or decoded, counted per subset in its skips.
 
     Embeds every image of ``data`` first (each once, through the cache), which is how the unreadable
     ones are found. A truncated download or an error page saved as ``.jpg`` then costs the items that
-    use it, not the benchmark.
+    use it, not the benchmark; a retrieval gallery or zero-shot task left without any image is dropped
+    (the suite reports a benchmark left with nothing as failed). ``data`` itself is left as it was: it
+    is cached between evaluations.
     """
     sources = [*(item.image for item in data.text_choices), *(i for item in data.image_choices for i in item.images),
                *(i for item in data.pairs for i in item.images), *(i for g in data.retrieval.values() for i in g.images),
@@ -45,32 +49,41 @@ def drop_unreadable(data: BenchmarkData, embedder: CLIPEmbedder, name: str) -> B
     bad = embedder.unreadable & {source.key for source in sources}
     if not bad:
         return data
+    skips = Skips()
 
-    def readable(images) -> bool:
-        return not any(image.key in bad for image in images)
+    def readable(item, images) -> bool:
+        unreadable = [image.key for image in images if image.key in bad]
+        if unreadable:
+            skips.add(item.subset, UNREADABLE_IMAGE, unreadable[0])
+        return not unreadable
 
-    def kept(images, *columns):
+    def kept(subset, images, *columns):
         rows = [row for row in zip(images, *columns) if row[0].key not in bad]
+        for image in images:
+            if image.key in bad:
+                skips.add(subset, UNREADABLE_IMAGE, image.key)
         return [list(column) for column in zip(*rows)] if rows else [[] for _ in range(1 + len(columns))]
 
-    retrieval = {subset: RetrievalSet(*kept(g.images, g.captions)) for subset, g in data.retrieval.items()}
+    retrieval = {subset: RetrievalSet(*kept(subset, g.images, g.captions)) for subset, g in data.retrieval.items()}
     zeroshot = {}
     for subset, task in data.zeroshot.items():
-        images, labels = kept(task.images, task.labels)
+        images, labels = kept(subset, task.images, task.labels)
         zeroshot[subset] = dataclasses.replace(task, images=images, labels=labels)
+    emptied = [subset for subset, part in (*retrieval.items(), *zeroshot.items()) if not part.images]
     clean = dataclasses.replace(
         data,
-        text_choices=[item for item in data.text_choices if readable([item.image])],
-        image_choices=[item for item in data.image_choices if readable(item.images)],
-        pairs=[item for item in data.pairs if readable(item.images)],
-        retrieval=retrieval,
-        zeroshot=zeroshot,
+        text_choices=[item for item in data.text_choices if readable(item, [item.image])],
+        image_choices=[item for item in data.image_choices if readable(item, item.images)],
+        pairs=[item for item in data.pairs if readable(item, item.images)],
+        retrieval={subset: gallery for subset, gallery in retrieval.items() if subset not in emptied},
+        zeroshot={subset: task for subset, task in zeroshot.items() if subset not in emptied},
+        skips=data.skips.merged(skips),
+        notes=[*data.notes, *(f"{subset}: none of its images could be read or decoded" for subset in emptied)],
     )
-    note = (f"{data.item_count() - clean.item_count()} items skipped: {len(bad)} of their images could not be "
-            f"read or decoded, e.g. {sorted(bad)[:3]}")
     if embedder.rank == 0:
-        logger.warning("%s: %s", name, note)
-    return dataclasses.replace(clean, notes=[*data.notes, note])
+        logger.warning("%s: %d items skipped: %d of their images could not be read or decoded, e.g. %s", name,
+                       skips.total(), len(bad), sorted(bad)[:3])
+    return clean
 
 
 def score_benchmark(data: BenchmarkData, embedder: CLIPEmbedder) -> dict[str, dict[str, float]]:
@@ -126,10 +139,18 @@ def score_image_choices(items: Sequence[ImageChoice], embedder: CLIPEmbedder) ->
 
 
 def _choice_accuracy(items: Sequence[TextChoice | ImageChoice], rows: list[list[float]]) -> dict[str, dict]:
-    """Multiple-choice accuracy per subset from each item's option scores and its true option."""
+    """Multiple-choice accuracy per subset from each item's option scores, its true option and its tie rule
+    (one rule per subset: a subset is one benchmark's protocol)."""
     metric = load_metric("multiple_choice_accuracy")
-    return _by_subset(items, [(row, item.answer) for item, row in zip(items, rows)], lambda group: _percent(
-        metric.compute(predictions=[row for row, _ in group], references=[answer for _, answer in group])))
+
+    def accuracy(group: list) -> dict[str, float]:
+        rules = {ties for _, _, ties in group}
+        if len(rules) > 1:
+            raise ValueError(f"one subset mixes tie rules {sorted(rules)}")
+        return _percent(metric.compute(predictions=[row for row, _, _ in group],
+                                       references=[answer for _, answer, _ in group], ties=rules.pop()))
+
+    return _by_subset(items, [(row, item.answer, item.ties) for item, row in zip(items, rows)], accuracy)
 
 
 def score_pairs(items: Sequence[Pair], embedder: CLIPEmbedder) -> dict[str, dict]:
@@ -179,8 +200,7 @@ def zeroshot_classifier(task: ZeroShotTask, embedder: CLIPEmbedder) -> torch.Ten
 
 
 def score_zeroshot(task: ZeroShotTask, embedder: CLIPEmbedder) -> dict[str, float]:
-    """Top-1 / top-5 accuracy of classifying the task's images against its class prompts."""
-    classifier = zeroshot_classifier(task, embedder)
-    ranked = _top_k(embedder.images(task.images), classifier, 5)
-    result = load_metric("zeroshot_accuracy").compute(predictions=ranked, references=task.labels)
-    return {**_percent(result), "count": len(task.labels)}
+    """The task's ELEVATER metric (with top-1 / top-5 for single-label tasks) of classifying its images
+    against its class prompts, from ``softmax(100 * image @ classes)`` (:mod:`.zeroshot_metrics`)."""
+    probabilities = (100.0 * embedder.images(task.images) @ zeroshot_classifier(task, embedder).T).softmax(dim=-1)
+    return {**zeroshot_scores(probabilities, task.labels, task.metric), "count": len(task.labels)}

@@ -11,23 +11,27 @@ data is absent is listed under ``missing`` with the download to make, one that f
       "summary":   {"comp", "zs", "i2t_r1", "t2i_r1", "i2t_r5", ...},   # published suite, covered columns only
       "coverage":  {"comp": {"evaluated": 9, "of": 11}, "zs": {...}, "retrieval": {...}},
       "benchmarks": {"ARO": 85.1, ...},          # Comp benchmarks by title
-      "zeroshot":  {"imagenet1k": 63.1, ...},     # top-1 per task
+      "zeroshot":  {"imagenet1k": 63.1, ...},     # each task's ELEVATER metric
       "retrieval": {"coco": {"i2t_r1": ..., ...}, "flickr30k": {...}},
-      "details":   {name: {"title", "family", "suite", "score", "subsets": {...}, "items", "notes"}},
+      "details":   {name: {"title", "family", "suite", "score", "subsets": {...}, "items", "skipped",
+                           "counts": {subset: {"items": n, "skipped": {reason: k}}}, "item_set", "notes"}},
       "synthetic": {"summary": {...}, "coverage": {...}},   # when the synthetic world was evaluated
       "missing":   {name: "what to download and where"},
       "failed":    {name: "error"},
     }
 
-Comp is the mean of the Comp benchmarks' headline scores, ZS the mean top-1 of the zero-shot tasks,
-I2T / T2I Ret the mean Recall@1 of the retrieval sets; ``coverage`` says how many of each were there. A
-partially present benchmark (``missing`` says which parts) has its subsets scored but no headline, so it
-does not count in the averages.
+Comp is the mean of the Comp benchmarks' headline scores, ZS the mean of the zero-shot tasks' scores
+(each its ELEVATER metric), I2T / T2I Ret the mean Recall@1 of the retrieval sets; ``coverage`` says how
+many of each were there. A partially present benchmark (``missing`` says which parts) has its subsets
+scored but no headline, so it does not count in the averages. A benchmark left with nothing to score
+(every image unreadable, every record malformed) is ``failed``, never a NaN: ``results.json`` is always
+valid JSON.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from functools import lru_cache
 
 from tqdm.auto import tqdm
@@ -88,14 +92,29 @@ def evaluate_model(model, processor, benchmarks="all", data_root: str = ".", *, 
     return results
 
 
+class NothingToScore(Exception):
+    """Every item of a benchmark was skipped (unreadable images, malformed records): it is failed."""
+
+
 def _evaluate_one(name: str, data_root: str, embedder: CLIPEmbedder, results: dict) -> dict | None:
     benchmark = BENCHMARKS[name]
     try:
         data = drop_unreadable(load_benchmark(name, data_root), embedder, name)
-        subsets, score = benchmark.summarise(score_benchmark(data, embedder))
+        if data.is_empty():
+            raise NothingToScore("no item left to score; " + "; ".join(data.skips.notes() + data.notes))
+        scores = score_benchmark(data, embedder)
+        subsets, score = benchmark.summarise(scores)
+        if score is not None and not math.isfinite(score):
+            raise NothingToScore(f"its score is not a number ({score}); subsets: {subsets}")
+        # A value that cannot exist (top-5 of a 2-class task) is absent: None, as JSON has no NaN.
+        subsets = {subset: value if value is None or math.isfinite(value) else None for subset, value in subsets.items()}
     except MissingData as missing:
         logger.warning("%s: data missing. %s", name, missing)
         results["missing"][name] = str(missing)
+        return None
+    except NothingToScore as error:
+        logger.error("%s failed: %s", name, error)
+        results["failed"][name] = str(error)
         return None
     except Exception as error:  # noqa: BLE001 - one broken benchmark must not end a long evaluation
         logger.exception("%s failed", name)
@@ -111,9 +130,19 @@ def _evaluate_one(name: str, data_root: str, embedder: CLIPEmbedder, results: di
         shown = ", ".join(f"{recall} {subsets[recall]:.2f}" for recall in ("i2t_r1", "t2i_r1"))
     else:
         shown = "n/a"
-    logger.info("%s: %s (%d items)", name, shown, data.item_count())
+    logger.info("%s: %s (%d items, %d skipped)", name, shown, data.item_count(), data.skips.total())
     return {"title": benchmark.title, "family": benchmark.family, "suite": benchmark.suite, "score": score,
-            "subsets": subsets, "items": data.item_count(), "notes": list(data.notes)}
+            "subsets": subsets, "items": data.item_count(), "skipped": data.skips.total(),
+            "counts": subset_counts(scores, data.skips), "item_set": data.item_set,
+            "notes": [*data.notes, *data.skips.notes()]}
+
+
+def subset_counts(scores: dict[str, dict], skips) -> dict[str, dict]:
+    """``{subset: {"items": scored, "skipped": {reason: count}}}`` for every subset the engine scored or
+    skipped items of (a gallery or a zero-shot task counts images)."""
+    subsets = list(dict.fromkeys([*scores, *skips.counts]))
+    return {subset: {"items": int(scores.get(subset, {}).get("count", 0)),
+                     "skipped": dict(sorted(skips.counts.get(subset, {}).items()))} for subset in subsets}
 
 
 def summarise_suite(details: dict, suite: str) -> tuple[dict[str, float], dict[str, dict[str, int]]]:

@@ -4,20 +4,25 @@ Layout under ``data_root`` (as ARO's own loaders expect)::
 
     aro/visual_genome_relation.json      [{image_path, bbox_x, bbox_y, bbox_w, bbox_h,
     aro/visual_genome_attribution.json     true_caption, false_caption, relation_name | attributes}, ...]
-    aro/images/<image_path>              the images of vgr_vga_images.zip
+    aro/images/<image_path>              the images: vgr_vga_images.zip unzipped inside aro/ (it creates images/)
     coco/coco_karpathy_test.json         [{image: "val2014/COCO_val2014_....jpg", caption: [5 captions]}, ...]
     coco/val2014/...
     flickr30k/flickr30k_test.json        [{image: "flickr30k-images/....jpg", caption: [5 captions]}, ...]
     flickr30k/flickr30k-images/...
 
-Scores (image → captions; VG images are cropped to the bounding box of the relation/attribute):
+Scores (image → captions; VG images are cropped to the bounding box of the relation/attribute), as ARO's
+own code scores them: the prediction is the ``argmax`` over the caption options in ARO's order, so a tie
+goes to the option listed first:
 
-* VG_Relation: macro-average over relation names, leaving out the relations ARO's evaluation notebook
-  leaves out (symmetric or order-insensitive ones such as "next to");
-* VG_Attribution: macro-average over attribute pairs with at least 25 test cases (ARO's rule);
-* COCO_Order / Flickr30k_Order: accuracy of each caption against its four word-order perturbations
-  (built at load time, see :mod:`.word_order`);
-* ARO = the mean of the four (how the FSC-CLIP evaluation averages it).
+* VG_Relation: options ``[false, true]`` (a tie is wrong); macro-average over relation names, leaving
+  out the 157 relations ARO's evaluation notebook leaves out (symmetric or order-insensitive ones such
+  as "next to");
+* VG_Attribution: options ``[false, true]``; macro-average over attribute pairs with at least 25 test
+  cases (ARO's ``evaluate_scores``);
+* COCO_Order / Flickr30k_Order: each caption against its four word-order perturbations, caption first
+  (a perturbation that tokenises like the caption ties with it, and the tie is right), built at load
+  time (see :mod:`.word_order`); 25,010 and 5,000 items;
+* ARO = the mean of the four (the FSC-CLIP evaluation's figure; checked on the 202 published models).
 """
 
 from __future__ import annotations
@@ -25,8 +30,8 @@ from __future__ import annotations
 import os
 
 from ..images import ImageFile
-from ..items import BenchmarkData, TextChoice
-from .base import Benchmark, absent, mean, read_json, shared_hint
+from ..items import FIRST, BenchmarkData, TextChoice
+from .base import Benchmark, absent, collect, mean, read_json_list, shared_hint, text
 from .word_order import order_test_options
 
 # Relations ARO's VG-Relation macro accuracy leaves out (its evaluation notebook's list).
@@ -62,7 +67,8 @@ SUBSETS = ("VG_Relation", "VG_Attribution", "COCO_Order", "Flickr30k_Order")
 class ARO(Benchmark):
     name, title, family, folder = "aro", "ARO", "comp", "aro"
     download = ("Get visual_genome_relation.json, visual_genome_attribution.json and vgr_vga_images.zip "
-                "(unzipped into aro/images/) from github.com/mertyg/vision-language-models-are-bows; "
+                "from github.com/mertyg/vision-language-models-are-bows into aro/ and unzip the zip there "
+                "(it creates aro/images/); "
                 "coco_karpathy_test.json into coco/ and flickr30k_test.json into flickr30k/ from "
                 "storage.googleapis.com/sfr-vision-language-research/datasets/; "
                 f"{shared_hint('coco/val2014')}; {shared_hint('flickr30k')}.")
@@ -84,24 +90,32 @@ class ARO(Benchmark):
             if lacking:
                 data.missing.extend(lacking)
                 continue
-            for case in read_json(path):
+
+            def relation(case, subset=subset):
                 x, y, w, h = (float(case[f"bbox_{k}"]) for k in "xywh")
-                group = case["relation_name"] if subset == "VG_Relation" else "_".join(case["attributes"])
-                data.text_choices.append(TextChoice(
-                    subset=f"{subset}/{group}",
-                    image=ImageFile(os.path.join(root, "images", case["image_path"]), box=(x, y, x + w, y + h)),
-                    captions=[case["true_caption"], case["false_caption"]],
-                ))
+                group = text(case["relation_name"], "relation_name") if subset == "VG_Relation" else \
+                    f"{text(case['attributes'][0], 'attributes')}_{text(case['attributes'][1], 'attributes')}"
+                return TextChoice(subset=f"{subset}/{group}",
+                                  image=ImageFile(os.path.join(root, "images", text(case["image_path"], "image_path")),
+                                                  box=(x, y, x + w, y + h)),
+                                  captions=[text(case["false_caption"]), text(case["true_caption"])], answer=1,
+                                  ties=FIRST)
+
+            collect(data, path, enumerate(read_json_list(path)), relation, subset=subset)
         for subset, (image_root, annotation, image_dir) in orders.items():
-            lacking = absent([os.path.join(image_root, annotation), os.path.join(image_root, image_dir)])
+            path = os.path.join(image_root, annotation)
+            lacking = absent([path, os.path.join(image_root, image_dir)])
             if lacking:
                 data.missing.extend(lacking)
                 continue
-            entries = [(entry["image"], caption) for entry in read_json(os.path.join(image_root, annotation))
-                       for caption in entry["caption"]]
+            entries = []  # (image, caption) of every caption of every entry that is well formed
+            collect(data, path, enumerate(read_json_list(path)), lambda entry: entries.extend(
+                [(text(entry["image"], "image"), text(caption)) for caption in _caption_list(entry["caption"])]),
+                subset=subset)
             options = order_test_options([caption for _, caption in entries], seed=self.order_seed)
             data.text_choices.extend(
-                TextChoice(subset=subset, image=ImageFile(os.path.join(image_root, image)), captions=choices)
+                TextChoice(subset=subset, image=ImageFile(os.path.join(image_root, image)), captions=choices,
+                           ties=FIRST)
                 for (image, _), choices in zip(entries, options)
             )
         if data.is_empty():
@@ -109,6 +123,16 @@ class ARO(Benchmark):
         return data
 
     def summarise(self, scores):
+        subsets = self.report(scores)
+        return subsets, self.headline(subsets)
+
+    @staticmethod
+    def headline(subsets):
+        """ARO from its four reported subsets: their mean."""
+        return mean(subsets.get(name) for name in SUBSETS)
+
+    @staticmethod
+    def report(scores):
         def macro(prefix: str, keep) -> float | None:
             groups = {name: values for name, values in scores.items() if name.startswith(prefix + "/")}
             return mean(values["accuracy"] for name, values in groups.items()
@@ -120,5 +144,10 @@ class ARO(Benchmark):
             "COCO_Order": scores.get("COCO_Order", {}).get("accuracy"),
             "Flickr30k_Order": scores.get("Flickr30k_Order", {}).get("accuracy"),
         }
-        subsets = {name: value for name, value in subsets.items() if value is not None}
-        return subsets, mean(subsets.get(name) for name in SUBSETS)
+        return {name: value for name, value in subsets.items() if value is not None}
+
+
+def _caption_list(captions) -> list:
+    if not isinstance(captions, list):
+        raise TypeError(f"caption is {type(captions).__name__}, not a list of captions")
+    return captions

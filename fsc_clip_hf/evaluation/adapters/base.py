@@ -2,18 +2,25 @@
 
 An adapter reads one benchmark's published files under ``data_root`` into test items
 (:class:`~fsc_clip_hf.evaluation.items.BenchmarkData`) and summarises the per-subset scores the way the
-benchmark's paper (or the FSC-CLIP evaluation) does. When its files are absent it raises
+benchmark's official code (and the FSC-CLIP evaluation) does. When its files are absent it raises
 :class:`MissingData` naming what to download and where to put it; when only some parts are absent it
 returns the rest with ``data.missing`` filled in.
+
+Bad input: a file that cannot be parsed at all (truncated JSON, not a CSV) fails its benchmark with an
+error naming the file. A single bad item (a missing key, a null caption, bytes that are not UTF-8) is
+skipped and counted with its file and id (:func:`collect`); files are decoded with
+``errors="surrogateescape"`` so that one undecodable byte costs its item, not the file.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 
-from ..items import BenchmarkData
+from ..items import MALFORMED, BenchmarkData
 
 
 # Image collections several benchmarks share, as folders under data_root, with where to get them.
@@ -39,6 +46,66 @@ def shared_hint(folder: str) -> str:
 
 class MissingData(Exception):
     """A benchmark's data is not under ``data_root``; the message says what to fetch and where."""
+
+
+class Skip(Exception):
+    """Raised while building an item to leave it out for ``reason`` (counted under ``subset``)."""
+
+    def __init__(self, reason: str, subset: str | None = None):
+        super().__init__(reason)
+        self.reason, self.subset = reason, subset
+
+
+class Malformed(ValueError):
+    """A record that is not a usable test item (the adapter skips and counts it)."""
+
+
+# Errors that mean "this record is malformed", as opposed to "this file is unreadable".
+RECORD_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError)
+# Lone surrogates: what undecodable bytes become under surrogateescape (and what a JSON "\ud83d" gives).
+_NOT_TEXT = re.compile("[\ud800-\udfff]")
+WHOLE = "(all)"  # the skip bucket of records whose subset is not known
+
+
+def text(value, name: str = "caption") -> str:
+    """``value`` if it is a string of real text; a null, a number or undecodable bytes are :class:`Malformed`."""
+    if not isinstance(value, str):
+        raise Malformed(f"{name} is {'null' if value is None else type(value).__name__}, not text")
+    if _NOT_TEXT.search(value):
+        raise Malformed(f"{name} holds bytes that are not UTF-8")
+    return value
+
+
+def describe(error: Exception) -> str:
+    """A short reason for a malformed record, e.g. ``"no 'caption'"``."""
+    if isinstance(error, KeyError):
+        return f"no {error.args[0]!r}" if error.args else "a key is missing"
+    return str(error) or type(error).__name__
+
+
+def collect(data: BenchmarkData, path: str, records: Iterable[tuple[object, object]],
+            build: Callable[[object], object], subset: str | None = None) -> int:
+    """Add to ``data`` the items that ``build`` makes of each ``(item id, record)`` of file ``path``.
+
+    ``build`` returns a test item, a list of them or None (nothing to score, nothing to count); it raises
+    :class:`Skip` to leave a record out for a reason, and any of ``RECORD_ERRORS`` (or
+    :class:`Malformed`) when the record is malformed. Skipped records are counted under their subset (the
+    Skip's, else ``subset``) with the file and id of the first few. Returns how many items were added.
+    """
+    added = 0
+    for item_id, record in records:
+        try:
+            built = build(record)
+        except Skip as skip:
+            data.skips.add(skip.subset or subset or WHOLE, skip.reason, f"{path} [{item_id}]")
+            continue
+        except RECORD_ERRORS as error:
+            data.skips.add(subset or WHOLE, MALFORMED, f"{path} [{item_id}]: {describe(error)}")
+            continue
+        for item in built if isinstance(built, list) else [] if built is None else [built]:
+            data.add(item)
+            added += 1
+    return added
 
 
 class Benchmark:
@@ -104,19 +171,40 @@ def absent(paths: Iterable[str]) -> list[str]:
     return [path for path in paths if not os.path.exists(path)]
 
 
+def _open(path: str):
+    return open(path, encoding="utf-8", errors="surrogateescape", newline="")
+
+
 def read_json(path: str):
-    """A JSON file; a truncated or corrupt download raises a ``ValueError`` that names the file."""
-    with open(path, encoding="utf-8") as handle:
+    """A JSON file; a truncated or corrupt download raises a ``ValueError`` that names the file
+    (undecodable bytes inside strings survive as lone surrogates, for :func:`text` to refuse)."""
+    with _open(path) as handle:
         try:
             return json.load(handle)
         except json.JSONDecodeError as error:
             raise ValueError(f"{path}: not valid JSON ({error})") from None
 
 
+def read_json_list(path: str) -> list:
+    """A JSON file that must hold a list; anything else fails its benchmark, naming the file."""
+    value = read_json(path)
+    if not isinstance(value, list):
+        raise ValueError(f"{path}: expected a JSON list, found {type(value).__name__}")
+    return value
+
+
+def read_json_dict(path: str) -> dict:
+    """A JSON file that must hold an object (``{id: record}``)."""
+    value = read_json(path)
+    if not isinstance(value, dict):
+        raise ValueError(f"{path}: expected a JSON object, found {type(value).__name__}")
+    return value
+
+
 def read_jsonl(path: str) -> list[dict]:
     """A JSON-lines file; a bad line raises a ``ValueError`` that names the file and the line."""
     rows = []
-    with open(path, encoding="utf-8") as handle:
+    with _open(path) as handle:
         for number, line in enumerate(handle, 1):
             if line.strip():
                 try:
@@ -124,6 +212,16 @@ def read_jsonl(path: str) -> list[dict]:
                 except json.JSONDecodeError as error:
                     raise ValueError(f"{path}, line {number}: not valid JSON ({error})") from None
     return rows
+
+
+def read_csv(path: str) -> list[tuple[int, dict]]:
+    """``(line number, row)`` of a CSV file with a header; a file that is no CSV fails, naming it."""
+    with _open(path) as handle:
+        try:
+            reader = csv.DictReader(handle)
+            return [(reader.line_num, row) for row in reader]
+        except csv.Error as error:
+            raise ValueError(f"{path}: not a readable CSV ({error})") from None
 
 
 def read_lines(path: str) -> list[str]:

@@ -14,12 +14,13 @@ Layout under ``data_root``::
       any piece, as a fallback       valse/images/
 
 Only the validated items (at least two of three annotators chose the caption: ``mturk.caption >= 2``)
-count, as the VALSE authors ask. Each image against its caption and its foil (image → captions);
-VALSE = the mean of its seven instruments (existence, plurality, counting, relations, actions,
-coreference, foil-it), each the mean of its pieces: this reproduces the FSC-CLIP evaluation's VALSE
-figures from their per-piece scores. Uncertain: the image folder of each piece is inferred from the
-pieces' ``dataset`` field and other public evaluation code; items whose image is not found are skipped
-and counted in the notes.
+count, as the VALSE authors ask: 505 / 851 / 868 / 900 / 691 / 535 / 648 / 949 / 708 / 104 / 943 items in
+the order of ``INSTRUMENTS``, the denominators of the 202 published models. Each image against its caption
+and its foil (image → captions), correct when the caption scores strictly higher (VALSE's pairwise
+accuracy ``score(caption) > score(foil)``). VALSE = the mean of its seven instruments (existence,
+plurality, counting, relations, actions, coreference, foil-it), each the mean of its pieces (checked on
+the 202 published models). The image folder of each piece follows its ``dataset`` field; items whose
+image is not found are skipped and counted (``image_absent``).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from __future__ import annotations
 import os
 
 from ..images import ImageFile
-from ..items import BenchmarkData, TextChoice
-from .base import Benchmark, absent, mean, read_json, shared_hint
+from ..items import IMAGE_ABSENT, BenchmarkData, TextChoice
+from .base import Benchmark, Malformed, Skip, absent, collect, mean, read_json_dict, shared_hint, text
 
 INSTRUMENTS = {
     "existence": ("existence",),
@@ -65,7 +66,7 @@ class VALSE(Benchmark):
 
     def load(self, data_root: str) -> BenchmarkData:
         root = self.root(data_root)
-        data, skipped = BenchmarkData(), 0
+        data = BenchmarkData()
         for pieces in INSTRUMENTS.values():
             for piece in pieces:
                 annotation = os.path.join(root, f"{piece}.json")
@@ -74,19 +75,22 @@ class VALSE(Benchmark):
                 if not os.path.exists(annotation) or not folders:
                     data.missing.extend(absent([annotation]) or [os.path.join(data_root, IMAGE_FOLDERS[piece][0])])
                     continue
-                for case in read_json(annotation).values():
-                    if case["mturk"]["caption"] < MIN_ANNOTATOR_VOTES:
-                        continue
-                    image = next((os.path.join(folder, case["image_file"]) for folder in folders
-                                  if os.path.exists(os.path.join(folder, case["image_file"]))), None)
+
+                def item(case, piece=piece, folders=folders):
+                    votes = case["mturk"]["caption"]
+                    if not isinstance(votes, (int, float)):
+                        raise Malformed(f"mturk.caption is {votes!r}, not a count")
+                    if votes < MIN_ANNOTATOR_VOTES:
+                        return None  # not validated: not part of the benchmark
+                    name = text(case["image_file"], "image_file")
+                    image = next((os.path.join(folder, name) for folder in folders
+                                  if os.path.exists(os.path.join(folder, name))), None)
                     if image is None:
-                        skipped += 1
-                        continue
+                        raise Skip(IMAGE_ABSENT)
                     caption = case["caption"][0] if isinstance(case["caption"], list) else case["caption"]
-                    data.text_choices.append(TextChoice(subset=piece, image=ImageFile(image),
-                                                        captions=[caption, case["foil"]]))
-        if skipped:
-            data.notes.append(f"{skipped} validated items skipped: their image was not found")
+                    return TextChoice(subset=piece, image=ImageFile(image), captions=[text(caption), text(case["foil"], "foil")])
+
+                collect(data, annotation, read_json_dict(annotation).items(), item, subset=piece)
         if data.is_empty():
             raise self.missing(data_root, data.missing)
         return data
@@ -94,5 +98,9 @@ class VALSE(Benchmark):
     def summarise(self, scores):
         subsets = {piece: scores[piece]["accuracy"] for pieces in INSTRUMENTS.values() for piece in pieces
                    if piece in scores}
-        instruments = [mean(subsets.get(piece) for piece in pieces) for pieces in INSTRUMENTS.values()]
-        return subsets, mean(instruments)
+        return subsets, self.headline(subsets)
+
+    @staticmethod
+    def headline(subsets):
+        """VALSE from its eleven pieces: the mean of the instruments, each the mean of its pieces."""
+        return mean(mean(subsets.get(piece) for piece in pieces) for pieces in INSTRUMENTS.values())

@@ -10,10 +10,13 @@ Layout under ``data_root`` (the files What'sUp's loaders fetch)::
     whatsup/vg_qa_one_obj.json, vg_qa_two_obj.json        [[image_id, true caption, false caption], ...]
     whatsup/vg_images/<image_id>.jpg
 
-Six subsets, image → captions with the true caption first: WhatsUp_A (controlled images), WhatsUp_B
-(controlled CLEVR), COCO_QA_ONE/TWO, VG_QA_ONE/TWO; What'sUp = their mean, which reproduces the FSC-CLIP
-evaluation's figures from the six subset scores. The controlled sets store image paths relative to the
-authors' checkout (``data/controlled_images/...``): only the file name is used.
+Six subsets, image → captions with the true caption first, scored as What'sUp's ``evaluate_scores``:
+``argmax`` over the options, right when it is the first (a tie with the true caption is right):
+WhatsUp_A (controlled images, 412 items), WhatsUp_B (controlled CLEVR, 408), COCO_QA_ONE/TWO (2,247 /
+440), VG_QA_ONE/TWO (1,160 / 291); What'sUp = their mean (checked on the 202 published models). The
+controlled sets store image paths relative to the authors' checkout (``data/controlled_images/...``): only
+the file name is used. A QA row is read as What'sUp's loader reads it, ``row[0], row[1], row[2]`` (image
+id, true caption, false caption): values after the third are ignored.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from __future__ import annotations
 import os
 
 from ..images import ImageFile
-from ..items import BenchmarkData, TextChoice
-from .base import Benchmark, absent, mean, read_json, shared_hint
+from ..items import FIRST, BenchmarkData, TextChoice
+from .base import Benchmark, Malformed, absent, collect, mean, read_json_list, shared_hint, text
 
 CONTROLLED = {"WhatsUp_A": ("controlled_images_dataset.json", "controlled_images"),
               "WhatsUp_B": ("controlled_clevr_dataset.json", "controlled_clevr")}
@@ -45,25 +48,36 @@ class WhatsUp(Benchmark):
             if lacking := absent(paths):
                 data.missing.extend(lacking)
                 continue
-            data.text_choices.extend(
-                TextChoice(subset=subset, image=ImageFile(os.path.join(paths[1], os.path.basename(case["image_path"]))),
-                           captions=list(case["caption_options"]))
-                for case in read_json(paths[0])
-            )
+            collect(data, paths[0], enumerate(read_json_list(paths[0])), lambda case, subset=subset, folder=paths[1]:
+                    TextChoice(subset=subset, image=ImageFile(os.path.join(folder, os.path.basename(
+                        text(case["image_path"], "image_path")))),
+                        captions=[text(option) for option in case["caption_options"]], ties=FIRST), subset=subset)
         for subset, annotation in QUESTIONS.items():
             on_coco = subset.startswith("COCO")
             images = os.path.join(data_root, "coco", "val2017") if on_coco else os.path.join(root, "vg_images")
             if lacking := absent([os.path.join(root, annotation), images]):
                 data.missing.extend(path for path in lacking if path not in data.missing)
                 continue
-            for image_id, true_caption, false_caption in read_json(os.path.join(root, annotation)):
-                name = f"{int(image_id):012d}.jpg" if on_coco else f"{image_id}.jpg"
-                data.text_choices.append(TextChoice(subset=subset, image=ImageFile(os.path.join(images, name)),
-                                                    captions=[true_caption, false_caption]))
+
+            def question(row, subset=subset, on_coco=on_coco, images=images):
+                if not isinstance(row, list):
+                    raise Malformed(f"a {type(row).__name__}, not [image id, true caption, false caption]")
+                # str(id).zfill(12) as What'sUp's COCO_QA loader names the file; VG ids as they are.
+                name = f"{str(row[0]).zfill(12)}.jpg" if on_coco else f"{row[0]}.jpg"
+                return TextChoice(subset=subset, image=ImageFile(os.path.join(images, name)),
+                                  captions=[text(row[1]), text(row[2])], ties=FIRST)
+
+            path = os.path.join(root, annotation)
+            collect(data, path, enumerate(read_json_list(path)), question, subset=subset)
         if data.is_empty():
             raise self.missing(data_root, data.missing)
         return data
 
     def summarise(self, scores):
         subsets = {subset: scores[subset]["accuracy"] for subset in SUBSETS if subset in scores}
-        return subsets, mean(subsets.get(subset) for subset in SUBSETS)
+        return subsets, self.headline(subsets)
+
+    @staticmethod
+    def headline(subsets):
+        """What'sUp from its six subsets: their mean."""
+        return mean(subsets.get(subset) for subset in SUBSETS)
