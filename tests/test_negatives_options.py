@@ -4,7 +4,6 @@ vocabulary, modifier-reorder swaps, a/an agreement, and their path from the trai
 import json
 import random
 import re
-from collections import defaultdict
 
 import pytest
 
