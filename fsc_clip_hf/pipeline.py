@@ -23,17 +23,24 @@ from .training_args import FSCTrainingArguments
 logger = logging.getLogger(__name__)
 
 
-def build_negative_generator(args: FSCTrainingArguments):
+def build_negative_generator(args: FSCTrainingArguments, train_data: str | None = None):
+    """The generator of `add_random_text_hard_negatives` with the negative options of `args`;
+    `train_data` (default `args.train_data`) can supply the corpus vocabulary."""
     if not args.add_random_text_hard_negatives:
         return None
-    from .negatives import HardNegativeGenerator  # spaCy is slow to import: only when negatives are used
+    from .negatives.options import NEGATIVE_OPTIONS, generator_from_options  # spaCy: only when negatives are used
 
-    return HardNegativeGenerator(
-        style=args.add_random_text_hard_negatives,
+    generator = generator_from_options(
+        args.add_random_text_hard_negatives,
         seed=args.seed,
         spacy_model=args.spacy_model,
         cache_dir=args.negatives_cache_dir,
+        train_data=train_data or args.train_data,
+        caption_column=args.caption_column,
+        **{name: getattr(args, name) for name in NEGATIVE_OPTIONS},
     )
+    logger.info("hard negatives: %r", generator)
+    return generator
 
 
 def _input_side(image_processor) -> int:
@@ -106,7 +113,7 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
 
     collator = FSCCollator(
         processor,
-        negative_generator=build_negative_generator(args),
+        negative_generator=build_negative_generator(args, train_data),
         train_transform=build_train_transform(args.train_transform, _input_side(processor.image_processor)),
         use_dataset_negatives=args.use_dataset_negatives,
         seed=args.seed,
@@ -134,6 +141,7 @@ RECIPE_KEYS = (
     "max_grad_norm", "lr_scheduler_type", "warmup_steps", "warmup_style", "num_train_epochs", "max_steps",
     "per_device_train_batch_size", "gradient_accumulation_steps", "world_size", "seed", "bf16", "fp16",
     "train_transform", "pixels", "shuffle_buffer", "dataloader_drop_last",
+    "replace_senses", "replace_numbers", "replace_vocabulary", "swap_skip_modifier_reorder", "negatives_article_agreement",
 )
 
 

@@ -13,6 +13,7 @@ from transformers import TrainingArguments
 from .data.augment import TRAIN_TRANSFORMS
 from .lora import LORA_STYLES
 from .losses import FSCLossConfig
+from .negatives.options import NEGATIVE_OPTIONS
 from .schedules import WARMUP_STYLES
 
 
@@ -77,6 +78,18 @@ class FSCTrainingArguments(TrainingArguments):
         default=None, metadata={"help": "Candidate cache written by `python -m fsc_clip_hf.negatives precompute`."}
     )
     spacy_model: str = field(default="en_core_web_sm", metadata={"help": "spaCy English pipeline for the negatives."})
+    # Generator options (fsc_clip_hf.negatives.options.NEGATIVE_OPTIONS); defaults are the authors'.
+    replace_senses: str = field(default="all", metadata={"help": NEGATIVE_OPTIONS["replace_senses"][2]})
+    replace_numbers: str = field(default="never", metadata={"help": NEGATIVE_OPTIONS["replace_numbers"][2]})
+    replace_vocabulary: str = field(default="wordnet", metadata={"help": NEGATIVE_OPTIONS["replace_vocabulary"][2]})
+    replace_vocabulary_file: str | None = field(
+        default=None, metadata={"help": NEGATIVE_OPTIONS["replace_vocabulary_file"][2]})
+    replace_vocabulary_min_count: int = field(
+        default=1, metadata={"help": NEGATIVE_OPTIONS["replace_vocabulary_min_count"][2]})
+    swap_skip_modifier_reorder: bool = field(
+        default=False, metadata={"help": NEGATIVE_OPTIONS["swap_skip_modifier_reorder"][2]})
+    negatives_article_agreement: bool = field(
+        default=False, metadata={"help": NEGATIVE_OPTIONS["negatives_article_agreement"][2]})
 
     # --- objective (see FSCLossConfig) ---
     loss_name: str = field(default="fsc-clip", metadata={"help": "clip | fsc-clip."})

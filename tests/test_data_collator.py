@@ -90,6 +90,46 @@ def test_truncation_to_context_length(processor):
     assert batch["input_ids"][0, -1].item() == processor.tokenizer.eos_token_id
 
 
+def test_negative_equal_to_caption_after_truncation_is_absent(processor):
+    """An edit past the context length leaves the negative's tokens equal to the caption's."""
+    long_caption = " ".join(["a red circle"] * 30)  # 90 words: 77 tokens keep the first 75
+
+    class EditAt:
+        types = ("early", "late")
+
+        def __call__(self, captions, epoch=0):
+            words = [c.split() for c in captions]
+            early = [" ".join(["blue"] + w[1:]) for w in words]
+            late = [" ".join(w[:-1] + ["star"]) for w in words]
+            return [early, late]
+
+    batch = FSCCollator(processor, negative_generator=EditAt())([sample(long_caption), sample("a red circle")])
+    assert batch["neg_mask"].tolist() == [[True, True], [False, True]]
+    assert torch.equal(batch["neg_input_ids"][1, 0], batch["input_ids"][0])
+
+
+def test_captions_and_dataset_negatives_normalised_once(processor):
+    """What the generator and the tokenizer receive is open_clip's cleaning of the caption."""
+    seen = []
+
+    class Recording:
+        types = ("same",)
+
+        def __call__(self, captions, epoch=0):
+            seen.extend(captions)
+            return [list(captions)]
+
+    collator = FSCCollator(processor, negative_generator=Recording(), use_dataset_negatives=True)
+    raw = [sample("a red\u00a0circle &amp; a\tstar", ["a blue circle &amp;amp; a star"]),
+           sample("\ud83d a red circle", [])]
+    batch = collator(raw)
+    assert seen == ["a red circle & a star", "\ufffd a red circle"]
+    assert batch["neg_mask"].tolist() == [[False, False], [True, False]]  # "same" equals its caption
+    tok = processor.tokenizer
+    assert tok.decode(batch["neg_input_ids"][1, 0], skip_special_tokens=True) == tok.decode(
+        tok("a blue circle & a star")["input_ids"], skip_special_tokens=True)
+
+
 def test_no_negatives_gives_empty_k(processor):
     batch = FSCCollator(processor)([sample("a star"), sample("a red circle")])
     T = batch["input_ids"].shape[1]

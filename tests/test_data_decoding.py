@@ -7,7 +7,6 @@ import pytest
 from data_fixtures import image_bytes, png_declaring, truncated_jpeg
 from PIL import Image
 
-from fsc_clip_hf.data.captions import clean_caption
 from fsc_clip_hf.data.images import decode_image
 from fsc_clip_hf.data.skips import BadSample, SkipStats, difference, format_counts
 
@@ -86,29 +85,6 @@ def test_draft_decodes_big_jpeg_smaller():
     full, _ = decode_image(data)
     small, _ = decode_image(data, draft_size=100)
     assert full.size == (400, 300) and small.size[1] >= 100 and small.size[0] < 400
-
-
-@pytest.mark.parametrize("value,expected,repair", [
-    ("  a  red\n circle ", "a red circle", None),
-    ("cafÃ© au lait", "café au lait", "caption_repaired"),
-    ("Ångström units", "Ångström units", None),
-    (b"caf\xe9", "café", "caption_recoded"),
-    ("a\x07b\u200bc", "a bc", "caption_repaired"),
-    ("x\ufffdy", "x y", "caption_repaired"),
-    (1984, "1984", None),
-])
-def test_captions_cleaned(value, expected, repair):
-    assert clean_caption(value) == (expected, repair)
-
-
-@pytest.mark.parametrize("value,reason", [
-    (None, "missing_caption"), (float("nan"), "missing_caption"), ([], "missing_caption"),
-    ("", "empty_caption"), ("  \t\n", "empty_caption"), (b"\x81\x8d", "undecodable_caption"),
-])
-def test_bad_captions(value, reason):
-    with pytest.raises(BadSample) as caught:
-        clean_caption(value)
-    assert caught.value.reason == reason
 
 
 def test_skip_stats_counts_and_summary():

@@ -19,4 +19,10 @@ def test_benchmark_smoke(tmp_path, capsys):
     assert set(report["throughput"]) == {"fsc-clip", "negclip", "replace", "ngram_shuffle_2"}
     assert set(report["coverage"]) == {"swap", "replace", "shuffle"}
     assert report["disk"]["parsed"] is False  # the disk cache served every caption
-    assert "targets:" in capsys.readouterr().out
+    quality = report["quality"]
+    assert list(quality) == [name for name, _ in bench.VARIANTS]
+    assert quality["swap_skip_modifier_reorder"]["swap"]["modifier_reorders"] == 0
+    assert quality["negatives_article_agreement"]["replace"]["article_errors"] == 0
+    assert quality["replace_vocabulary corpus"]["replace"]["in_vocabulary"] == 1
+    out = capsys.readouterr().out
+    assert "targets:" in out and "all five of ours" in out

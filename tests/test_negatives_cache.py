@@ -8,7 +8,7 @@ import pytest
 
 from fsc_clip_hf.negatives import HardNegativeGenerator
 from fsc_clip_hf.negatives.__main__ import main as cli
-from fsc_clip_hf.negatives.cache import CandidateStore, caption_key, read_captions
+from fsc_clip_hf.negatives.cache import CandidateStore, caption_key, precompute, read_captions
 
 FIXTURE = Path(__file__).parent / "fixtures" / "coco_style_captions.txt"
 
@@ -31,7 +31,7 @@ def cache_dir(tmp_path_factory, captions):
 
 
 def test_cache_round_trip(cache_dir, captions):
-    meta = json.loads((cache_dir / "meta.json").read_text())
+    meta = json.loads((cache_dir / "manifest.json").read_text())
     assert meta["num_captions"] == len(captions) and meta["parts"] == ["swap", "replace"]
     fresh = HardNegativeGenerator(style="fsc-clip", seed=3)
     cached = HardNegativeGenerator(style="fsc-clip", seed=3, cache_dir=cache_dir)
@@ -82,3 +82,89 @@ def test_generator_pickles_for_dataloader_workers(cache_dir, captions):
     expected = gen(captions[:6], epoch=4)
     clone = pickle.loads(pickle.dumps(gen))
     assert clone(captions[:6], epoch=4) == expected
+
+
+# --------------------------------------------------------------------------- atomic, resumable, checked
+
+
+def test_cache_records_candidate_options(tmp_path, captions):
+    source = tmp_path / "c.txt"
+    source.write_text("\n".join(captions[:4]) + "\n")
+    assert cli(["precompute", "--input", str(source), "--output", str(tmp_path / "first"),
+                "--replace_senses", "first", "--replace_numbers", "same_form"]) == 0
+    manifest = json.loads((tmp_path / "first" / "manifest.json").read_text())
+    assert manifest["options"] == {"replace_senses": "first", "replace_numbers": "same_form"}
+    cached = HardNegativeGenerator(cache_dir=tmp_path / "first", replace_senses="first", replace_numbers="same_form")
+    assert cached(captions[:4]) == HardNegativeGenerator(replace_senses="first", replace_numbers="same_form")(
+        captions[:4])
+    with pytest.raises(ValueError, match="replace_senses='first' \\(asked for 'all'\\)"):
+        HardNegativeGenerator(cache_dir=tmp_path / "first", replace_numbers="same_form")
+
+
+def test_damaged_cache_is_refused_with_the_file_named(tmp_path, captions):
+    import shutil
+
+    source = tmp_path / "c.txt"
+    source.write_text("\n".join(captions[:4]) + "\n")
+    precompute(source, tmp_path / "cache", style="negclip")
+    arrow = next((tmp_path / "cache" / "captions").glob("*.arrow"))
+    with open(arrow, "r+b") as handle:
+        handle.truncate(arrow.stat().st_size // 2)
+    with pytest.raises(ValueError, match=r"damaged: captions/.*\.arrow"):
+        HardNegativeGenerator(style="negclip", cache_dir=tmp_path / "cache")
+    shutil.rmtree(tmp_path / "cache")
+    precompute(source, tmp_path / "cache", style="negclip")
+    (tmp_path / "cache" / "manifest.json").unlink()
+    with pytest.raises(FileNotFoundError, match="not a complete hard-negative cache"):
+        HardNegativeGenerator(style="negclip", cache_dir=tmp_path / "cache")
+
+
+def test_interrupted_precompute_keeps_the_old_cache_and_resumes(tmp_path, captions, monkeypatch):
+    import fsc_clip_hf.negatives.cache as cache
+
+    old_source, source = tmp_path / "old.txt", tmp_path / "new.txt"
+    old_source.write_text("\n".join(captions[:3]) + "\n")
+    source.write_text("\n".join(captions[:12]) + "\n")
+    out = tmp_path / "cache"
+    precompute(old_source, out, style="negclip")
+    parsed = []
+    real_rows = cache._candidate_rows
+
+    def counting(batch, **kwargs):
+        parsed.extend(batch["caption"])
+        if len(parsed) > 8:
+            raise KeyboardInterrupt  # killed while the third chunk is parsed
+        return real_rows(batch, **kwargs)
+
+    monkeypatch.setattr(cache, "_candidate_rows", counting)
+    with pytest.raises(KeyboardInterrupt):
+        precompute(source, out, style="negclip", chunk_size=4, batch_size=4)
+    # The previous cache is whole and still served.
+    assert len(CandidateStore(out)) == 3 and (tmp_path / ".cache.partial").is_dir()
+    parsed.clear()
+    monkeypatch.setattr(cache, "_candidate_rows", lambda batch, **kw: parsed.extend(batch["caption"]) or real_rows(
+        batch, **kw))
+    precompute(source, out, style="negclip", chunk_size=4, batch_size=4)
+    assert parsed == captions[8:12]  # the two finished chunks were not parsed again
+    assert len(CandidateStore(out)) == 12 and not (tmp_path / ".cache.partial").exists()
+    fresh = HardNegativeGenerator(style="negclip", seed=1)
+    assert HardNegativeGenerator(style="negclip", seed=1, cache_dir=out)(captions[:12]) == fresh(captions[:12])
+    # Another job in the same place starts clean.
+    (tmp_path / ".cache.partial" / "chunks").mkdir(parents=True)
+    (tmp_path / ".cache.partial" / "job.json").write_text("{}")
+    precompute(old_source, out, style="negclip")
+    assert len(CandidateStore(out)) == 3
+    (tmp_path / "not_a_cache").mkdir()
+    (tmp_path / "not_a_cache" / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="not a hard-negative cache"):
+        precompute(old_source, tmp_path / "not_a_cache", style="negclip")
+    assert (tmp_path / "not_a_cache" / "notes.txt").read_text() == "mine"
+
+
+def test_precompute_stores_normalised_captions_and_their_vocabulary(tmp_path):
+    source = tmp_path / "c.txt"
+    source.write_text("fish &amp; chips on a plate\nA dog on a sofa\n")
+    out = precompute(source, tmp_path / "cache", style="negclip")
+    assert CandidateStore(out).lookup(["fish & chips on a plate"])[0] is not None
+    vocabulary = json.loads((out / "vocabulary.json").read_text())["counts"]
+    assert vocabulary["a"] == 3 and vocabulary["fish"] == 1 and "amp" not in vocabulary

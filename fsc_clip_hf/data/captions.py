@@ -1,23 +1,58 @@
-"""Caption cleaning: raw caption values (str, bytes, numbers, None) to clean single-line text.
+"""Captions: raw values (str, bytes, numbers, None) to the text that open_clip's tokenizer would see.
 
-Web captions arrive in mixed encodings: non-UTF-8 bytes, UTF-8 read as Windows-1252 ("cafÃ©"),
-U+FFFD left by a lossy decode, control characters. Those are repaired and reported; captions with
-no usable text raise ``BadSample``.
+:func:`normalize_caption` is the one text normalisation of the project, applied before every
+tokenizer and every spaCy parse (training collator, negative generators, evaluation captions). It is
+open_clip's ``basic_clean`` + ``whitespace_clean`` (``ftfy.fix_text``, ``html.unescape`` twice,
+whitespace collapsed, ends stripped), without the lower-casing, which the CLIP tokenizer does itself
+and the negative generators must not do. So ``&amp;``, curly quotes, ligatures, full-width letters,
+mojibake and lone surrogates become what the authors' tokenizer made of them, and zero-width
+characters stay, as they do there. It is idempotent (ftfy un-escapes HTML until nothing is left;
+the one exception is a caption containing ``<`` with entities escaped three times or more).
+
+Two bounds keep one caption from stopping a run: lone UTF-16 surrogates become U+FFFD (as ftfy does)
+before anything parses the text, and a caption longer than :data:`MAX_CAPTION_CHARS` is cut there,
+after collapsing its whitespace. The CLIP tokenizer keeps 75 tokens of at most 32 characters each,
+so the cut never changes the tokens, unless one word (a run without spaces) crosses it.
+
+:func:`clean_caption` adds decoding and accounting for training sources: bytes in other encodings,
+mojibake, control characters and surrogates are repaired and reported; captions with no usable text
+raise ``BadSample``.
 """
 
 from __future__ import annotations
 
+import html
 import math
 import re
-import unicodedata
+
+import ftfy
 
 from .skips import BadSample
 
-_WHITESPACE = re.compile(r"\s+")
-# A UTF-8 lead byte followed by a continuation byte, as they read when decoded as Windows-1252.
-_LEADS = bytes(range(0xC2, 0xF5)).decode("cp1252")
-_CONTINUATIONS = bytes(range(0x80, 0xC0)).decode("cp1252", errors="ignore")
-_MOJIBAKE_HINT = re.compile(f"[{re.escape(_LEADS)}][{re.escape(_CONTINUATIONS)}]")
+# 75 content tokens x 32 characters (the longest CLIP BPE token) + one space each is 2,475.
+MAX_CAPTION_CHARS = 4096
+# Printable ASCII without "&" is left alone by ftfy and html.unescape: only whitespace to collapse.
+_NEEDS_FIXING = re.compile(r"[^\x20-\x7e]|&")
+# The ftfy steps that repair broken data (rather than normalise good text): they decide whether a
+# caption counts as repaired.
+_REPAIRS_ONLY = ftfy.TextFixerConfig(
+    unescape_html=False, fix_latin_ligatures=False, fix_character_width=False, uncurl_quotes=False,
+    fix_line_breaks=False, normalization=None, explain=False)
+
+
+def _bound(text: str) -> tuple[str, bool]:
+    if len(text) <= MAX_CAPTION_CHARS:
+        return text, False
+    return " ".join(text.split())[:MAX_CAPTION_CHARS], True
+
+
+def normalize_caption(text: str) -> str:
+    """``text`` as open_clip's tokenizer cleans it (case kept), bounded to ``MAX_CAPTION_CHARS``."""
+    text = _bound(text)[0]
+    if _NEEDS_FIXING.search(text) is None:
+        return " ".join(text.split())
+    text = html.unescape(html.unescape(ftfy.fix_text(text)))
+    return " ".join(text.split())
 
 
 def _decode_bytes(raw: bytes) -> tuple[str, str | None]:
@@ -36,30 +71,9 @@ def _decode_bytes(raw: bytes) -> tuple[str, str | None]:
         raise BadSample("undecodable_caption", repr(raw[:60])) from err
 
 
-def _fix_mojibake(text: str) -> str:
-    """Undo UTF-8 bytes that were decoded as Windows-1252; leave genuine Latin text alone."""
-    if not _MOJIBAKE_HINT.search(text):
-        return text
-    try:
-        return text.encode("cp1252").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return text
-
-
-def _drop_control(text: str) -> str:
-    """Control characters become spaces; invisible format characters (zero-width, soft hyphen) go."""
-    out = []
-    for ch in text:
-        category = unicodedata.category(ch)
-        if category == "Cc" and not ch.isspace():
-            out.append(" ")
-        elif category != "Cf":
-            out.append(ch)
-    return "".join(out)
-
-
 def clean_caption(value) -> tuple[str, str | None]:
-    """Return ``(caption, repair)``: the cleaned caption and the repair reason, or None if none was needed.
+    """Return ``(caption, repair)``: the normalised caption (:func:`normalize_caption`) and the
+    repair reason (``caption_recoded``, ``caption_repaired``, ``caption_truncated``), or None.
 
     Raises:
         BadSample: missing_caption (None, NaN, non-text), undecodable_caption, empty_caption.
@@ -76,11 +90,12 @@ def clean_caption(value) -> tuple[str, str | None]:
     else:
         raise BadSample("missing_caption", f"caption value of type {type(value).__name__}")
 
-    fixed = _fix_mojibake(text).replace("\ufffd", " ")
-    fixed = _drop_control(fixed)
-    if fixed != text:
-        repair = repair or "caption_repaired"
-    text = _WHITESPACE.sub(" ", unicodedata.normalize("NFC", fixed)).strip()
+    bounded, cut = _bound(text)
+    if _NEEDS_FIXING.search(bounded) is not None and ftfy.fix_text(bounded, _REPAIRS_ONLY) != bounded:
+        repair = repair or "caption_repaired"  # mojibake, surrogates, control characters, terminal escapes
+    elif cut:
+        repair = repair or "caption_truncated"
+    text = normalize_caption(bounded)
     if not text:
         raise BadSample("empty_caption")
     return text, repair

@@ -12,6 +12,7 @@ import zlib
 import torch
 from PIL import Image
 
+from .captions import normalize_caption
 from .images import DEFAULT_MAX_PIXELS, DEFAULT_MIN_SIDE
 from .samples import ImageLimits, prepare_sample
 from .skips import SkipStats
@@ -48,7 +49,11 @@ class FSCCollator:
         pixel_values (B, 3, H, W) float32, input_ids / attention_mask (B, T) int64,
         neg_input_ids / neg_attention_mask (K, B, T) int64, neg_mask (K, B) bool.
         Where ``neg_mask`` is False the negative rows repeat the caption's own tokens (a valid
-        sequence for the text tower); the loss must ignore them.
+        sequence for the text tower); the loss must ignore them. A negative whose tokens, after
+        truncation to ``max_length``, equal its caption's (an edit past the 77th token) is absent.
+
+    Captions and dataset negatives are normalised as open_clip's tokenizer does
+    (:func:`~fsc_clip_hf.data.captions.normalize_caption`) before the generator and the tokenizer.
     """
 
     def __init__(self, processor, negative_generator=None, max_length: int | None = None, train_transform=None,
@@ -90,7 +95,8 @@ class FSCCollator:
         return zlib.crc32(f"{self.seed}|{epoch}|{image.size}|{caption}".encode())
 
     def _dataset_negative(self, candidates, caption: str, epoch: int) -> str | None:
-        candidates = [c for c in candidates or [] if isinstance(c, str) and c.strip() and not _same_text(c, caption)]
+        candidates = [normalize_caption(c) for c in candidates or [] if isinstance(c, str)]
+        candidates = [c for c in candidates if c and not _same_text(c, caption)]
         if not candidates:
             return None
         # crc32, not hash(): the pick must agree across processes and runs.
@@ -130,7 +136,7 @@ class FSCCollator:
             return self._empty_batch(k)
         samples = [s for s, _ in kept]
         images = [image for _, (image, _) in kept]
-        captions = [caption for _, (_, caption) in kept]
+        captions = [normalize_caption(caption) for _, (_, caption) in kept]
         if self.train_transform is None:
             pixel_values = self.image_processor(images=images, return_tensors="pt")["pixel_values"]
         else:
@@ -150,6 +156,8 @@ class FSCCollator:
         neg_attn = mask[:batch].unsqueeze(0).repeat(k, 1, 1)
         neg_mask = torch.zeros(k, batch, dtype=torch.bool)
         for row, (t, b, _) in enumerate(present, start=batch):
-            neg_ids[t, b], neg_attn[t, b], neg_mask[t, b] = ids[row], mask[row], True
+            # Rows share one padded length, so equal truncated texts have equal rows.
+            if not torch.equal(ids[row], ids[b]):
+                neg_ids[t, b], neg_attn[t, b], neg_mask[t, b] = ids[row], mask[row], True
         return {"pixel_values": pixel_values, "input_ids": ids[:batch], "attention_mask": mask[:batch],
                 "neg_input_ids": neg_ids, "neg_attention_mask": neg_attn, "neg_mask": neg_mask}

@@ -37,7 +37,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "lost_in_shard": ("skipped", "a sample after the damage of a corrupt shard, by the shard's own sample count"),
     "image_mode_converted": ("repaired", "grayscale, palette, alpha, CMYK or 16-bit image converted to RGB"),
     "caption_recoded": ("repaired", "caption bytes were not UTF-8 and were decoded as Windows-1252"),
-    "caption_repaired": ("repaired", "mojibake, replacement or control characters removed from the caption"),
+    "caption_repaired": ("repaired", "mojibake, lone surrogates or control characters repaired in the caption"),
+    "caption_truncated": ("repaired", "caption cut at 4,096 characters (the tokenizer keeps 77 tokens)"),
 }
 _REASON_INDEX = {name: i for i, name in enumerate(REASONS)}
 _SEEN = len(REASONS)  # extra column: samples looked at, for percentages

@@ -33,6 +33,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from ..data.captions import normalize_caption
 from .images import ImageSource
 
 logger = logging.getLogger(__name__)
@@ -173,6 +174,7 @@ class CLIPEmbedder:
 
     def _tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """The processor's tokens of ``texts``, padded to the longest and truncated to the model's length."""
+        texts = [normalize_caption(text) for text in texts]  # as open_clip's tokenizer cleans them
         return self.processor(text=texts, padding=True, truncation=True, return_tensors="pt")
 
     def _token_keys(self, texts: list[str]) -> list[tuple]:

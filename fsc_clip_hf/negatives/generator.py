@@ -6,18 +6,25 @@ import hashlib
 import marshal
 import random
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 
+from ..data.captions import normalize_caption
 from . import resources
 from .candidates import build_candidates
-from .inflection import load_inflection_tables
+from .inflection import inflect, load_inflection_tables
+from .numbers import number_candidates
 from .parsing import CaptionParser
-from .replace import candidates_key, sample_replace
+from .prepositions import preposition_candidates
+from .replace import FIXED_POS, PREPOSITION_POS, REPLACE_NUMBERS, candidates_key, sample_replace
+from .scene_graph import NUMBER_POS
 from .shuffle import sample_ngram_shuffle
 from .styles import parse_style, style_parts
 from .svlc import sample_svlc
 from .swap import sample_swap
+from .vocabulary import Vocabulary
 from .wordnet_lexicon import WordNetLexicon
+from .wordnet_senses import AllSensesLexicon
 
 # A fixed number per type, so that e.g. the swap negative of a caption is the same under the
 # styles negclip and fsc-clip for the same seed and epoch.
@@ -36,6 +43,15 @@ def shared_wordnet() -> WordNetLexicon:
     lexicon = WordNetLexicon(resources.require_wordnet())
     load_inflection_tables()
     return lexicon
+
+
+@lru_cache(maxsize=None)
+def shared_all_senses() -> AllSensesLexicon:
+    """The authors' every-sense look-ups over the shared WordNet files, one per process."""
+    return AllSensesLexicon(shared_wordnet(), resources.require_wordnet())
+
+
+REPLACE_SENSES = ("all", "first")
 
 
 def caption_seed(seed: int, epoch: int, caption: str) -> int:
@@ -57,11 +73,24 @@ class HardNegativeGenerator:
     epochs only sample. ``cache_dir`` points to a cache written by
     ``python -m fsc_clip_hf.negatives precompute``: captions found there are never parsed.
     Resources are checked here (a missing one raises :class:`resources.ResourceMissingError`
-    naming the command that installs it) and loaded on first use.
+    naming the command that installs it) and loaded on first use. Captions are normalised first
+    (:func:`~fsc_clip_hf.data.captions.normalize_caption`, as open_clip's tokenizer cleans them).
+
+    Options (the defaults are the authors' behaviour):
+        replace_senses: "all" — replacements from every WordNet sense of a word, weights summed over
+            senses, pronouns and proper nouns replaced too (the authors); "first" — the most
+            frequent sense only, lower-case words only, pronouns and proper nouns kept.
+        replace_numbers: "never" (the authors) or "same_form": digits by digits, words by words.
+        vocabulary: a :class:`~.vocabulary.Vocabulary`; replacements whose words it lacks are never
+            drawn (``replace_vocabulary: corpus``). None: every WordNet replacement.
+        swap_skip_modifier_reorder: a swap never just reorders two modifiers of one word.
+        article_agreement: "a"/"an" before an edited phrase is made to agree with it.
     """
 
     def __init__(self, style: str = "fsc-clip", seed: int = 0, spacy_model: str = resources.DEFAULT_SPACY_MODEL,
-                 cache_dir: str | Path | None = None, batch_size: int = 256):
+                 cache_dir: str | Path | None = None, batch_size: int = 256, replace_senses: str = "all",
+                 replace_numbers: str = "never", vocabulary: Vocabulary | None = None,
+                 swap_skip_modifier_reorder: bool = False, article_agreement: bool = False):
         self.style = style
         self.types, self.ngram_size = parse_style(style)
         self.parts = style_parts(self.types)
@@ -69,11 +98,25 @@ class HardNegativeGenerator:
         self.spacy_model = spacy_model
         self.batch_size = batch_size
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        if replace_senses not in REPLACE_SENSES:
+            raise ValueError(f"replace_senses must be one of {REPLACE_SENSES}, got {replace_senses!r}")
+        if replace_numbers not in REPLACE_NUMBERS:
+            raise ValueError(f"replace_numbers must be one of {REPLACE_NUMBERS}, got {replace_numbers!r}")
+        self.replace_senses = replace_senses
+        self.replace_numbers = replace_numbers
+        self.vocabulary = vocabulary
+        self.swap_skip_modifier_reorder = bool(swap_skip_modifier_reorder)
+        self.article_agreement = bool(article_agreement)
         resources.require_spacy(spacy_model)
         if "replace" in self.parts:
             resources.require_wordnet()
         self._memory: dict[str, bytes] = {}  # caption -> its candidates, serialised
         self._init_runtime()
+
+    @property
+    def candidate_options(self) -> dict:
+        """The options that change a caption's candidates (a disk cache must have been computed with them)."""
+        return {"replace_senses": self.replace_senses, "replace_numbers": self.replace_numbers}
 
     def _init_runtime(self) -> None:
         """State rebuilt in each process rather than pickled (DataLoader workers, datasets.map)."""
@@ -81,14 +124,15 @@ class HardNegativeGenerator:
         self._wordnet = None
         self._store = None
         self._lexicon: dict[str, tuple] = {}
+        self._in_vocabulary: dict[tuple, tuple] = {}
         if self.cache_dir is not None:
             from .cache import CandidateStore
 
-            self._store = CandidateStore(self.cache_dir, required_parts=self.parts)
+            self._store = CandidateStore(self.cache_dir, required_parts=self.parts, options=self.candidate_options)
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        for name in ("_parser", "_wordnet", "_store", "_lexicon"):
+        for name in ("_parser", "_wordnet", "_store", "_lexicon", "_in_vocabulary"):
             state.pop(name)
         return state
 
@@ -97,8 +141,14 @@ class HardNegativeGenerator:
         self._init_runtime()
 
     def __repr__(self) -> str:
-        return (f"HardNegativeGenerator(style={self.style!r}, seed={self.seed}, types={self.types}, "
+        options = ", ".join(f"{k}={v!r}" for k, v in self.options().items())
+        return (f"HardNegativeGenerator(style={self.style!r}, seed={self.seed}, types={self.types}, {options}, "
                 f"cached_captions={len(self._memory)}, cache_dir={str(self.cache_dir) if self.cache_dir else None})")
+
+    def options(self) -> dict:
+        """Every option that shapes the negatives, for logs and reports."""
+        return {**self.candidate_options, "vocabulary": repr(self.vocabulary) if self.vocabulary else "wordnet",
+                "swap_skip_modifier_reorder": self.swap_skip_modifier_reorder, "article_agreement": self.article_agreement}
 
     # ------------------------------------------------------------------ resources
 
@@ -109,9 +159,10 @@ class HardNegativeGenerator:
         return self._parser
 
     @property
-    def wordnet(self) -> WordNetLexicon:
+    def wordnet(self) -> WordNetLexicon | AllSensesLexicon:
+        """The lexicon of ``replace_senses``."""
         if self._wordnet is None:
-            self._wordnet = shared_wordnet()
+            self._wordnet = shared_all_senses() if self.replace_senses == "all" else shared_wordnet()
         return self._wordnet
 
     def load_resources(self) -> "HardNegativeGenerator":
@@ -121,8 +172,8 @@ class HardNegativeGenerator:
             self.wordnet
         return self
 
-    def replacement_candidates(self, pos: str, lemma: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
-        """Replacement words of ``lemma`` and their cumulative weights (cache table, else WordNet)."""
+    def wordnet_candidates(self, pos: str, lemma: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """WordNet replacement words of ``lemma`` and their cumulative weights (cache table, else WordNet)."""
         key = candidates_key(pos, lemma)
         entry = self._lexicon.get(key)
         if entry is None:
@@ -132,13 +183,37 @@ class HardNegativeGenerator:
             self._lexicon[key] = entry
         return entry
 
+    def replacement_candidates(self, pos: str, lemma: str, tag: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """What an element (``pos``, ``lemma``, Penn ``tag``) may become, with cumulative weights:
+        another preposition, number or WordNet word, never ``lemma`` itself; with a vocabulary,
+        only those whose inflected words it holds."""
+        if pos == PREPOSITION_POS:
+            entry = preposition_candidates(lemma)
+        elif pos == NUMBER_POS:
+            entry = number_candidates(lemma)
+        else:
+            entry = self.wordnet_candidates(pos, lemma)
+        if self.vocabulary is None:
+            return entry
+        key = (pos, lemma, tag)
+        kept = self._in_vocabulary.get(key)
+        if kept is None:
+            words, cumulative = entry
+            keep = [i for i, word in enumerate(words)
+                    if (word if pos in FIXED_POS else inflect(word, pos, tag)) in self.vocabulary]
+            kept = self._in_vocabulary[key] = (
+                tuple(words[i] for i in keep),
+                tuple(accumulate(cumulative[i] - (cumulative[i - 1] if i else 0) for i in keep)))
+        return kept
+
     # ------------------------------------------------------------------ candidates
 
     def build_candidates(self, captions: list[str]) -> list[dict]:
         """Parse ``captions`` (batched, no cache involved) and compute their candidates."""
         lexicon = self.wordnet if "replace" in self.parts else None
         docs = self.parser.pipe(captions, batch_size=self.batch_size)
-        return [build_candidates(doc, self.parts, lexicon) for doc in docs]
+        return [build_candidates(doc, self.parts, lexicon, pronouns=self.replace_senses == "all",
+                                 numbers=self.replace_numbers) for doc in docs]
 
     def candidates(self, captions: list[str]) -> list[dict]:
         """Candidates of each caption: from memory, else from the disk cache, else parsed (and kept)."""
@@ -165,10 +240,11 @@ class HardNegativeGenerator:
     def __call__(self, captions, epoch: int = 0) -> list[list[str | None]]:
         """Hard negatives of ``captions``: one list per type (``self.types``), each of
         ``len(captions)`` entries, None where that type found nothing to edit. Deterministic given
-        the seed, the epoch and the caption; a new epoch gives fresh random negatives."""
+        the seed, the epoch and the caption; a new epoch gives fresh random negatives. The negatives
+        are those of the normalised captions."""
         if isinstance(captions, str):
             raise TypeError("pass a list of captions, not a single string")
-        captions = list(captions)
+        captions = [normalize_caption(c) for c in captions]
         out = [[None] * len(captions) for _ in self.types]
         rng = random.Random()
         for i, (caption, cand) in enumerate(zip(captions, self.candidates(captions))):
@@ -180,9 +256,9 @@ class HardNegativeGenerator:
 
     def _sample(self, kind: str, caption: str, cand: dict, rng) -> str | None:
         if kind == "swap":
-            return sample_swap(caption, cand["swap"], rng)
+            return sample_swap(caption, cand["swap"], rng, self.swap_skip_modifier_reorder, self.article_agreement)
         if kind == "replace":
-            return sample_replace(caption, cand["replace"], self.replacement_candidates, rng)
+            return sample_replace(caption, cand["replace"], self.replacement_candidates, rng, self.article_agreement)
         if kind == "shuffle":
             return sample_ngram_shuffle(caption, cand["tokens"], self.ngram_size, rng)
-        return sample_svlc(caption, cand["tokens"], rng)
+        return sample_svlc(caption, cand["tokens"], rng, self.article_agreement)

@@ -7,6 +7,7 @@ only their relative size matters: a replacement preposition is drawn in proporti
 
 from __future__ import annotations
 
+from functools import lru_cache
 from itertools import accumulate
 
 PREPOSITION_WEIGHTS = {
@@ -29,7 +30,6 @@ PREPOSITION_WEIGHTS = {
     "in the middle of": 40, "at the top of": 30, "at the bottom of": 20,
 }
 PREPOSITIONS = tuple(sorted(PREPOSITION_WEIGHTS))
-PREPOSITION_CUMULATIVE_WEIGHTS = tuple(accumulate(PREPOSITION_WEIGHTS[p] for p in PREPOSITIONS))
 # Multi-word prepositions as token tuples, grouped by first word, longest first so the longest match wins.
 _MULTIWORD_BY_FIRST_WORD: dict[str, list[tuple[str, ...]]] = {}
 for _phrase in sorted((tuple(p.split()) for p in PREPOSITIONS if " " in p), key=lambda words: -len(words)):
@@ -42,3 +42,10 @@ def multiword_preposition_at(words: list[str], i: int) -> int:
         if tuple(words[i:i + len(phrase)]) == phrase:
             return len(phrase)
     return 0
+
+
+@lru_cache(maxsize=None)
+def preposition_candidates(own: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The other prepositions and their cumulative weights (sorted, so sampling is reproducible)."""
+    words = tuple(p for p in PREPOSITIONS if p != own)
+    return words, tuple(accumulate(PREPOSITION_WEIGHTS[p] for p in words))

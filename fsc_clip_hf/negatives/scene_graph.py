@@ -1,9 +1,12 @@
 """A small scene graph read off a spaCy parse: the editable elements of the ``replace`` generator.
 
-Entities are noun chunks (pronouns skipped) whose head is extended by its compounds ("window sill");
-their modifiers are determiners, numbers and adjectives (conjoined ones included, "black and white").
-Relations are verbs that have a subject entity (nsubj, a noun they modify via acl/relcl, or a passive
-agent) and prepositions, single or multi-word ("in front of"), whose object is an entity.
+Entities are noun chunks whose head is extended by its compounds ("window sill"); pronouns are
+skipped unless ``pronouns`` is set (the authors keep them, and their proper nouns, as entities to
+replace). Their modifiers are determiners, numbers and adjectives (conjoined ones included, "black
+and white"). Relations are verbs that have a subject entity (nsubj, a noun they modify via acl/relcl,
+or a passive agent) and prepositions, single or multi-word ("in front of"), whose object is an
+entity. A number ("two", "3") is an element of its own kind, ``NUMBER_POS``: WordNet never
+replaces it.
 """
 
 from __future__ import annotations
@@ -15,8 +18,11 @@ from .prepositions import PREPOSITION_WEIGHTS, multiword_preposition_at
 _SUBJECT_DEPS = ("nsubj", "nsubjpass")
 _MODIFYING_CLAUSE_DEPS = ("acl", "relcl")
 _ATTRIBUTE_DEPS = ("amod", "nummod", "det", "conj", "advmod", "acomp")
-# Part of speech of a modifier -> WordNet pos used to find its replacements.
-_MODIFIER_WORDNET_POS = {"ADJ": "a", "NUM": "n", "VERB": "v", "ADV": "r"}
+NUMBER_POS = "#"
+# spaCy part of speech -> WordNet pos used to find replacements: ours for modifiers, and the
+# authors' (for every element) when pronouns and proper nouns are replaced too.
+_MODIFIER_WORDNET_POS = {"ADJ": "a", "VERB": "v", "ADV": "r"}
+_AUTHORS_WORDNET_POS = {"ADJ": "a", "VERB": "v", "ADV": "r", "NOUN": "n", "PROPN": "n", "PRON": "n"}
 
 
 @dataclass(frozen=True)
@@ -49,14 +55,14 @@ def _multiword_prepositions(doc) -> dict[int, tuple[int, int]]:
     return spans
 
 
-def _entity_heads(doc, noun_chunks, excluded: set[int]) -> dict[int, int]:
+def _entity_heads(doc, noun_chunks, excluded: set[int], pronouns: bool) -> dict[int, int]:
     """Root token index of each entity -> index of its first compound token (itself if none)."""
     heads = {}
     for chunk in noun_chunks:
         # A possessor inside the chunk ("a cat's face") is an entity of its own.
         roots = [chunk.root] + [t for t in chunk if t.dep_ == "poss" and t.pos_ == "NOUN"]
         for root in roots:
-            if root.pos_ == "PRON" or root.i in excluded:
+            if (root.pos_ == "PRON" and not pronouns) or root.i in excluded:
                 continue
             first = root.i
             # Walk left over the compounds attached to the root ("laptop keyboard", "ski lift").
@@ -75,12 +81,14 @@ def _subject_entity(verb, heads) -> bool:
     return verb.dep_ in _MODIFYING_CLAUSE_DEPS and verb.head.i in heads
 
 
-def scene_graph(doc, noun_chunks) -> list[GraphElement]:
+def scene_graph(doc, noun_chunks, pronouns: bool = False) -> list[GraphElement]:
     """Replaceable elements of the caption ``doc`` (``noun_chunks``: ``list(doc.noun_chunks)``);
-    empty unless it has at least two entities and at least one relation or modifier."""
+    empty unless it has at least two entities and at least one relation or modifier. With
+    ``pronouns``, pronoun and proper-noun entities and modifiers are elements too (as for the authors)."""
     multiword = _multiword_prepositions(doc)
     in_multiword = {i for first, last in multiword.values() for i in range(first, last + 1)}
-    heads = _entity_heads(doc, noun_chunks, in_multiword)
+    heads = _entity_heads(doc, noun_chunks, in_multiword, pronouns)
+    wordnet_pos = _AUTHORS_WORDNET_POS if pronouns else _MODIFIER_WORDNET_POS
     if len(heads) < 2:
         return []
     elements: list[GraphElement] = []
@@ -93,7 +101,9 @@ def scene_graph(doc, noun_chunks) -> list[GraphElement]:
 
     for root_i, first in heads.items():
         root = doc[root_i]
-        if root.pos_ == "NOUN":
+        if _is_number(root):
+            add(root_i, root_i, NUMBER_POS, root)
+        elif root.pos_ == "NOUN" or (pronouns and root.pos_ in ("PROPN", "PRON")):
             add(first, root_i, "n", root)
     for token in doc:
         if token.i in in_multiword and token.i not in multiword:
@@ -113,12 +123,17 @@ def scene_graph(doc, noun_chunks) -> list[GraphElement]:
             add(token.i, token.i, "v", token)
         elif dep in _ATTRIBUTE_DEPS and _modifies_entity(token, heads):
             n_modifiers += 1
-            pos = _MODIFIER_WORDNET_POS.get(token.pos_)
+            pos = NUMBER_POS if _is_number(token) else wordnet_pos.get(token.pos_)
             if pos and dep != "det":
                 add(token.i, token.i, pos, token)
     if n_modifiers + n_relations == 0:
         return []
     return elements
+
+
+def _is_number(token) -> bool:
+    """A cardinal ("two", "3", "one" of them); ordinals tagged as adjectives ("first") are adjectives."""
+    return token.pos_ == "NUM" or (token.like_num and token.pos_ != "ADJ")
 
 
 def _modifies_entity(token, heads) -> bool:

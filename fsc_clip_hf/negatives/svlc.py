@@ -3,6 +3,7 @@ another of the same list ("a red car" -> "a blue car")."""
 
 from __future__ import annotations
 
+from .articles import agree_article
 from .inflection import match_case
 
 # Each list holds groups of interchangeable spellings/synonyms; a word is replaced by the first
@@ -39,9 +40,10 @@ _WORD_INDEX = {word: (name, g) for name, groups in WORD_LISTS.items()
                for g, group in enumerate(groups) for word in group}
 
 
-def sample_svlc(caption: str, tokens: list, rng) -> str | None:
+def sample_svlc(caption: str, tokens: list, rng, article_agreement: bool = False) -> str | None:
     """Pick a list with a word present in the caption, one present word, another word of that list,
-    and replace every occurrence of the present word. ``tokens``: ``start, end, is_punct`` flat."""
+    and replace every occurrence of the present word. ``tokens``: ``start, end, is_punct`` flat.
+    ``article_agreement``: "a"/"an" before each replaced word agrees with it."""
     present: dict[str, dict[str, list]] = {}
     for i in range(0, len(tokens), 3):
         start, end = tokens[i], tokens[i + 1]
@@ -56,8 +58,14 @@ def sample_svlc(caption: str, tokens: list, rng) -> str | None:
     group = _WORD_INDEX[word][1]
     others = [g for i, g in enumerate(WORD_LISTS[name]) if i != group]
     new = rng.choice(others)[0]
-    out, last = [], 0
+    out, last, starts = [], 0, []
     for start, end in present[name][word]:
-        out += [caption[last:start], match_case(caption[start:end], new)]
+        out.append(caption[last:start])
+        starts.append(sum(map(len, out)))
+        out.append(match_case(caption[start:end], new))
         last = end
-    return "".join(out) + caption[last:]
+    negative = "".join(out) + caption[last:]
+    if article_agreement:
+        for start in reversed(starts):
+            negative = agree_article(negative, start)
+    return negative

@@ -160,6 +160,10 @@ class WordNetLexicon:
         forms = [*reduced, word] if inflected else [word, *reduced]
         return next((form for form in forms if form in index), None)
 
+    def lookup(self, word: str, pos: str, inflected: bool = False) -> str | None:
+        """The key of ``word``'s candidate list: its base form (see :meth:`candidates`)."""
+        return self.base_form(word, pos, inflected)
+
     def synsets(self, lemma: str, pos: str) -> list[SynsetKey]:
         return [(pos, offset) for offset in self._index[pos].get(lemma, ())]
 

@@ -1,4 +1,5 @@
-"""Hard-negative generation: throughput (cold / cached / disk cache) and coverage per type, one core.
+"""Hard-negative generation: throughput (cold / cached / disk cache), coverage per type, one core, and what
+each negative option changes.
 
 Cold is the first epoch of a fresh generator on captions it has never seen (spaCy parse, candidate
 search with empty WordNet memos, sampling); the pipeline and data files are loaded beforehand, as
@@ -8,7 +9,12 @@ wall-clock time and on process CPU time: the machine may be shared, and CPU time
 least affected by other processes. Targets (fsc-clip): >= 370 captions/s cold, >= 7,000 captions/s
 cached; coverage swap >= 97 %, replace >= 98 %, shuffle 100 %.
 
-    python recipes/benchmark.py negatives [--captions FILE] [--repeats 3] [--epochs 5]
+Quality, per option (defaults: the authors' behaviour): swap and replace coverage, swaps that only reorder
+one word's modifiers, replace edits of a colour that give a colour, edits that keep the part of speech,
+edits whose words the caption file uses (in-domain), number edits that give a non-number, negatives
+with an a/an disagreement their caption did not have.
+
+    python recipes/benchmark.py negatives [--captions FILE] [--repeats 3] [--epochs 5] [--quality_only]
     python recipes/benchmarks/negatives.py ...   (the same, without the dispatcher)
 """
 
@@ -60,6 +66,7 @@ def fresh_generator(style, seed=0, load=True, **kwargs):
 
     generator.shared_parser.cache_clear()
     generator.shared_wordnet.cache_clear()
+    generator.shared_all_senses.cache_clear()
     inflection.inflect.cache_clear()
     gen = HardNegativeGenerator(style=style, seed=seed, **kwargs)
     return gen.load_resources() if load else gen
@@ -116,6 +123,53 @@ def measure_disk(captions, args):
             "later": (n * args.epochs / wall, n * args.epochs / cpu), "parsed": parsed}
 
 
+OURS = {"replace_senses": "first", "replace_numbers": "same_form", "replace_vocabulary": "corpus",
+        "swap_skip_modifier_reorder": True, "negatives_article_agreement": True}
+VARIANTS = (("authors (defaults)", {}), ("replace_senses first", {"replace_senses": "first"}),
+            ("replace_numbers same_form", {"replace_numbers": "same_form"}),
+            ("replace_vocabulary corpus", {"replace_vocabulary": "corpus"}),
+            ("swap_skip_modifier_reorder", {"swap_skip_modifier_reorder": True}),
+            ("negatives_article_agreement", {"negatives_article_agreement": True}),
+            ("all five of ours", OURS))
+
+
+def measure_quality(captions, caption_file, epochs: int = 1) -> dict:
+    """Per variant: fsc-clip negatives of ``epochs`` epochs, measured (see the module docstring)."""
+    from fsc_clip_hf.negatives.generator import shared_parser
+    from fsc_clip_hf.negatives.options import generator_from_options
+    from fsc_clip_hf.negatives.quality import replace_quality, swap_quality
+    from fsc_clip_hf.negatives.vocabulary import Vocabulary
+
+    vocabulary = Vocabulary.from_captions(captions)
+    parser = shared_parser("en_core_web_sm")
+    rows = {}
+    for name, options in VARIANTS:
+        gen = generator_from_options("fsc-clip", seed=0, replace_vocabulary_file=str(caption_file), **options)
+        swap, replace, shown = [], [], []
+        for epoch in range(epochs):
+            out = run_batches(gen, captions, epoch, 256)
+            swap += out[0]
+            replace += out[1]
+            shown += captions
+        rows[name] = {"swap": swap_quality(gen, shown, swap),
+                      "replace": replace_quality(parser, shown, replace, vocabulary)}
+    return rows
+
+
+def print_quality(rows) -> None:
+    print(f"{'option':<28} {'swap':>6} {'reorder':>8} {'replace':>8} {'colour':>7} {'POS':>6} {'in-dom':>7} "
+          f"{'num->x':>7} {'a/an r':>7} {'a/an s':>7}   (percent)")
+    for name, row in rows.items():
+        s, r = row["swap"], row["replace"]
+        print(f"{name:<28} {100 * s['coverage']:>6.1f} {100 * s['modifier_reorders']:>8.1f} "
+              f"{100 * r['coverage']:>8.1f} {100 * r['colour_to_colour']:>7.1f} {100 * r['pos_kept']:>6.1f} "
+              f"{100 * r['in_vocabulary']:>7.1f} {100 * r['number_to_non_number']:>7.1f} "
+              f"{100 * r['article_errors']:>7.1f} {100 * s['article_errors']:>7.1f}")
+    first = next(iter(rows.values()))["replace"]
+    print(f"(colour edits: {first['colour_edits']}, number edits: {first['number_edits']} with the defaults; "
+          "in-dom: every word of the edit occurs in the caption file)")
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog="benchmark.py negatives", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -124,16 +178,23 @@ def main(argv=None) -> dict:
     parser.add_argument("--epochs", type=int, default=5, help="cached epochs timed per run")
     parser.add_argument("--batch_size", type=int, default=256, help="captions per generator call")
     parser.add_argument("--no-pin", action="store_true", help="do not restrict the process to one CPU")
+    parser.add_argument("--quality_epochs", type=int, default=1, help="epochs of negatives the quality is measured on")
+    parser.add_argument("--quality_only", action="store_true", help="skip the throughput part")
     args = parser.parse_args(argv)
     pinning = "not pinned (--no-pin)" if args.no_pin else pin_to_one_core()
 
+    from fsc_clip_hf.data.captions import normalize_caption
     from fsc_clip_hf.negatives import HardNegativeGenerator
 
-    captions = [c for c in args.captions.read_text().splitlines() if c.strip()]
-    _, load_wall, _ = timed(lambda: fresh_generator("fsc-clip"))
+    captions = [normalize_caption(c) for c in args.captions.read_text().splitlines() if c.strip()]
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"hard negatives: {len(captions)} captions from {args.captions.name}, {pinning}, "
           f"batches of {args.batch_size}, load average {load1:.2f} on {os.cpu_count()} CPUs")
+    if args.quality_only:
+        quality = measure_quality(captions, args.captions, args.quality_epochs)
+        print_quality(quality)
+        return {"quality": quality}
+    _, load_wall, _ = timed(lambda: fresh_generator("fsc-clip"))
     print(f"loading spaCy + WordNet + inflection tables: {load_wall:.1f}s (once per process, not timed below)")
     print()
     print(f"{'style':<16} {'types':<10} {'cold wall/cpu':>17} {'cold, warm WN':>17} {'cached wall/cpu':>19}   captions/s")
@@ -162,7 +223,12 @@ def main(argv=None) -> dict:
         **{f"coverage {t}": c >= TARGET_COVERAGE[t] for t, c in coverage.items()},
     }
     print("targets: " + ", ".join(f"{name} {'PASS' if ok else 'FAIL'}" for name, ok in checks.items()))
-    return {"throughput": results, "disk": disk, "coverage": coverage, "checks": checks}
+    print()
+    quality = measure_quality(captions, args.captions, args.quality_epochs)
+    print_quality(quality)
+    load_end = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"load average at the end: {load_end:.2f}")
+    return {"throughput": results, "disk": disk, "coverage": coverage, "checks": checks, "quality": quality}
 
 
 if __name__ == "__main__":
