@@ -85,6 +85,7 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
         caption_column=args.caption_column,
         seed=args.seed,
         shuffle_buffer=args.shuffle_buffer,
+        image_draft_size=args.image_draft_size,
         process_index=args.process_index,
         num_processes=args.world_size,
     )
@@ -128,7 +129,7 @@ RECIPE_KEYS = (
     "lora_style", "lora_r", "lora_alpha", "learning_rate", "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon",
     "max_grad_norm", "lr_scheduler_type", "warmup_steps", "warmup_style", "num_train_epochs", "max_steps",
     "per_device_train_batch_size", "gradient_accumulation_steps", "world_size", "seed", "bf16", "fp16",
-    "train_transform", "shuffle_buffer", "dataloader_drop_last",
+    "train_transform", "shuffle_buffer", "dataloader_drop_last", "image_draft_size",
 )
 
 
