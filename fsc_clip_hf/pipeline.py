@@ -108,8 +108,9 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
         seed=args.seed,
         skip_stats=data.skip_stats,
     )
-    logger.info("negative types: %s; training images: %s", collator.negative_types or "none",
-                collator.train_transform or "the evaluation transform")
+    logger.info("negative types: %s; training images: %s; JPEG decoding: %s", collator.negative_types or "none",
+                collator.train_transform or "the evaluation transform",
+                f"draft, sides >= {args.image_draft_size} px" if args.image_draft_size else "full")
     trainer = FSCTrainer(
         model=model,
         args=args,

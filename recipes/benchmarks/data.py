@@ -28,6 +28,7 @@ import io
 import math
 import os
 import random
+import resource
 import tempfile
 import time
 
@@ -79,14 +80,21 @@ def negative_modes(style: str, captions: list[str], wanted=("none", "cold", "cac
     return modes
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # processes already joined: the finished workers
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(data, collator, workers: int, batch_size: int) -> dict:
-    """One pass over ``data.dataset`` through a DataLoader with ``collator``."""
+    """One pass over ``data.dataset`` through a DataLoader with ``collator``: wall-clock rates, and the CPU
+    seconds per sample of the workers (with 0 workers: of this process) and of this process, which a
+    loaded machine does not distort the way it does wall time."""
     loader = torch.utils.data.DataLoader(data.dataset, batch_size=batch_size, num_workers=workers,
                                          collate_fn=collator)
-    start = time.perf_counter()
+    start, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
     first = None
     samples = steady_samples = 0
-    for batch in loader:
+    for batch in loader:  # the iterator joins its workers before it stops
         n = batch["input_ids"].shape[0]
         samples += n
         if first is None:
@@ -94,8 +102,11 @@ def measure(data, collator, workers: int, batch_size: int) -> dict:
         else:
             steady_samples += n
     end = time.perf_counter()
+    main_cpu = (time.process_time() - cpu) / samples
+    worker_cpu = (_children_cpu() - children) / samples if workers else main_cpu
     return {"samples": samples, "epoch": samples / (end - start),
-            "steady": steady_samples / max(end - first, 1e-9), "first_batch_s": first - start}
+            "steady": steady_samples / max(end - first, 1e-9), "first_batch_s": first - start,
+            "worker_cpu": worker_cpu, "main_cpu": main_cpu}
 
 
 def generator_for(kind: str, cached, style: str):
@@ -146,14 +157,14 @@ def run_synthetic(args) -> None:
 
 
 def decode_floor(blobs: list[bytes], side: int, draft: bool) -> float:
-    """samples/s of bare PIL: open, (draft,) decode and bicubic resize to ``side`` x ``side``."""
-    start = time.perf_counter()
+    """CPU seconds per sample of bare PIL: open, (draft,) decode and bicubic resize to ``side`` x ``side``."""
+    start = time.process_time()
     for data in blobs:
         image = Image.open(io.BytesIO(data))
         if draft:
             image.draft("RGB", (side, side))
         image.resize((side, side), Image.Resampling.BICUBIC)
-    return len(blobs) / (time.perf_counter() - start)
+    return (time.process_time() - start) / len(blobs)
 
 
 def draft_pixel_difference(blobs: list[bytes], side: int) -> dict:
@@ -212,22 +223,24 @@ def run_jpeg(args) -> None:
         floors = {}
         for draft in drafts:
             decode_floor(blobs[:20], side, draft)  # warm-up
-            floors[draft] = max(decode_floor(blobs, side, draft) for _ in range(args.floor_repeats))
+            floors[draft] = min(decode_floor(blobs, side, draft) for _ in range(args.floor_repeats))
+        report = {"floor_ms": {on_off(d): 1000 * t for d, t in floors.items()}, "runs": []}
         if True in drafts:
-            diff = draft_pixel_difference(blobs[:args.diff_images], side)
+            diff = report["draft_difference"] = draft_pixel_difference(blobs[:args.diff_images], side)
             print(f"draft decoding (image_draft_size={side}) after the training crop: {diff['reduced']} of "
                   f"{diff['images']} images decoded reduced; |difference| mean {diff['mean']:.2f}, 99th percentile "
                   f"{diff['p99']:.0f}, max {diff['max']:.0f} (0-255), PSNR {diff['psnr']:.1f} dB")
         captions = load_captions(world.table)
         modes = negative_modes(args.style, captions, [m.strip() for m in args.negatives.split(",")])
-        print("\nfloor, one process, same files in memory: "
-              + "; ".join(f"draft {'on' if d else 'off'} {r:.0f} samples/s ({1000 / r:.2f} ms/sample)"
-                          for d, r in floors.items()))
+        print("\nfloor (bare PIL decode + bicubic resize, one process, files in memory): "
+              + "; ".join(f"draft {on_off(d)} {1000 * t:.2f} ms CPU/sample ({1 / t:.0f} samples/s per core)"
+                          for d, t in floors.items()))
 
-        print("\n| source | negatives | draft | workers | samples/s (epoch) | samples/s (steady) | per process "
-              "(steady) | ms/sample per process | × floor | first batch (s) |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
-        results = {}
+        print("\nCPU ms/sample: of the loader workers (with 0 workers, of the one process doing everything), "
+              "and of the main process; × floor: the workers' CPU per sample over the floor's.\n")
+        print("| source | negatives | draft | workers | samples/s (steady) | workers' CPU ms/sample | × floor | "
+              "main CPU ms/sample | first batch (s) |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for source in sources:
             path = world.shards if source == "wds" else world.table
             for name, kind, cached in modes:
@@ -238,36 +251,42 @@ def run_jpeg(args) -> None:
                         collator = FSCCollator(processor, negative_generator=generator_for(kind, cached, args.style),
                                                skip_stats=data.skip_stats, train_transform=transform)
                         r = measure(data, collator, workers, args.batch_size)
-                        r["per_process"] = r["steady"] / max(workers, 1)
-                        r["x_floor"] = floors[draft] / r["per_process"]
-                        results[(source, kind, draft, workers)] = r
-                        print(f"| {source} | {name} | {'on' if draft else 'off'} | {workers} | {r['epoch']:.0f} | "
-                              f"{r['steady']:.0f} | {r['per_process']:.0f} | {1000 / r['per_process']:.2f} | "
-                              f"{r['x_floor']:.2f} | {r['first_batch_s']:.2f} |", flush=True)
-        summarise(results, args, floors)
+                        r.update(source=source, negatives=kind, draft=on_off(draft), workers=workers,
+                                 x_floor=r["worker_cpu"] / floors[draft])
+                        report["runs"].append(r)
+                        print(f"| {source} | {name} | {on_off(draft)} | {workers} | {r['steady']:.0f} | "
+                              f"{1000 * r['worker_cpu']:.2f} | {r['x_floor']:.2f} | {1000 * r['main_cpu']:.2f} | "
+                              f"{r['first_batch_s']:.2f} |", flush=True)
+        summarise(report, args)
+        return report
+
+
+def on_off(flag: bool) -> str:
+    return "on" if flag else "off"
 
 
 def load_captions(table: str) -> list[str]:
     return [s["caption"] for s in load_image_text_dataset(table, shuffle_buffer=0).dataset]
 
 
-def summarise(results: dict, args, floors: dict) -> None:
-    """The verdict against the floor and the loader workers a GPU needs, per negatives mode and draft setting."""
-    workers = args.workers
+def summarise(report: dict, args) -> None:
+    """Per negatives mode and draft setting: the cost against the floor, and the loader workers a GPU needs."""
     print()
-    for (source, kind, draft, w), r in results.items():
-        if w != workers or kind == "none":
+    for r in report["runs"]:
+        if r["workers"] != args.workers or r["negatives"] == "none":
             continue
-        label = f"{source}, {kind} negatives, draft {'on' if draft else 'off'}, {w} workers"
-        need = math.ceil(args.gpu_rate / r["per_process"])
-        line = (f"{label}: {r['per_process']:.0f} samples/s per process, {r['x_floor']:.2f}× the floor; a GPU at "
-                f"{args.gpu_rate:.0f} samples/s needs {need} loader workers (one free core each)")
-        if kind == "cached":
-            line += f"; {'meets' if r['x_floor'] <= FLOOR_TARGET else 'misses'} the target of ≤ {FLOOR_TARGET}× the floor"
+        need = r["needed_workers"] = math.ceil(args.gpu_rate * r["worker_cpu"])
+        line = (f"{r['source']}, {r['negatives']} negatives, draft {r['draft']}, {r['workers']} workers: "
+                f"{1000 * r['worker_cpu']:.2f} ms CPU per sample ({1 / r['worker_cpu']:.0f} samples/s per worker "
+                f"process), {r['x_floor']:.2f}× the floor; a GPU at {args.gpu_rate:.0f} samples/s needs {need} "
+                f"loader workers (a core each, besides the training process)")
+        if r["negatives"] == "cached":
+            verdict = "meets" if r["x_floor"] <= FLOOR_TARGET else "misses"
+            line += f"; {verdict} the target of ≤ {FLOOR_TARGET}× the floor"
         print(line)
-    for draft, rate in floors.items():
-        print(f"floor, draft {'on' if draft else 'off'}: {rate:.0f} samples/s per process, so at least "
-              f"{math.ceil(args.gpu_rate / rate)} processes at {args.gpu_rate:.0f} samples/s")
+    for draft, ms in report["floor_ms"].items():
+        print(f"floor, draft {draft}: {ms:.2f} ms CPU per sample, so at least {math.ceil(args.gpu_rate * ms / 1000)} "
+              f"cores at {args.gpu_rate:.0f} samples/s")
 
 
 def machine_line() -> str:
@@ -308,7 +327,7 @@ def main(argv=None) -> None:
     else:
         args.num_train = args.num_train or 1000
         args.workers = 1 if args.workers is None else args.workers
-        run_jpeg(args)
+        return run_jpeg(args)
 
 
 if __name__ == "__main__":
