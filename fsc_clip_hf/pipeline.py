@@ -7,6 +7,7 @@ import math
 import os
 import tempfile
 
+from .checkpoints import latest_complete_checkpoint, verify_checkpoint
 from .data import DataEpochCallback, FSCCollator, load_image_text_dataset
 from .data.augment import build_train_transform
 from .data.sources import HUB_WEBDATASETS
@@ -16,7 +17,7 @@ from .hub import release_from_trainer
 from .lora import apply_lora
 from .modeling import FSCCLIPModel
 from .processor import load_processor
-from .trainer import FSCTrainer, latest_complete_checkpoint
+from .trainer import FSCTrainer
 from .training_args import FSCTrainingArguments
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ def _input_side(image_processor) -> int:
 
 
 def resolve_resume(args: FSCTrainingArguments) -> str | None:
-    """`resume_from_checkpoint`: a folder, or true/last for the newest complete checkpoint."""
+    """`resume_from_checkpoint`: a folder (verified against its completion marker), or true/last for the
+    newest complete and intact checkpoint."""
     value = args.resume_from_checkpoint
     if value is None or str(value).lower() in ("false", "none", ""):
         return None
@@ -53,6 +55,7 @@ def resolve_resume(args: FSCTrainingArguments) -> str | None:
         return checkpoint
     if not os.path.isdir(value):
         raise FileNotFoundError(f"resume_from_checkpoint={value!r} is not a folder")
+    verify_checkpoint(value)
     return value
 
 
@@ -72,7 +75,8 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
         check_benchmarks(args.eval_benchmarks, args.eval_data_root)  # fail now, not at the first evaluation
     model = FSCCLIPModel.from_pretrained(model_path)
     # A tokenizer that cannot be the model's (e.g. transformers' placeholder for a folder without one) fails here.
-    processor = load_processor(processor_path, model.config.text_config, option="--processor_name_or_path")
+    processor = load_processor(processor_path, model.config.text_config, option="--processor_name_or_path",
+                               pixels=args.pixels)
     if args.use_lora:
         model = apply_lora(model, args.lora_r, args.lora_alpha, args.lora_dropout, style=args.lora_style,
                            seed=args.seed)
@@ -88,6 +92,7 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
         image_draft_size=args.image_draft_size,
         process_index=args.process_index,
         num_processes=args.world_size,
+        allow_paths_outside_root=args.allow_paths_outside_root,
     )
     if args.max_steps <= 0:
         if data.num_rows is None:
@@ -117,7 +122,7 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
         train_dataset=data.dataset,
         data_collator=collator,
         processing_class=processor,
-        callbacks=[DataEpochCallback(data.skip_stats, collator, data.dataset)],
+        callbacks=[DataEpochCallback(data.skip_stats, collator, data.dataset, seek=data.seek)],
     )
     trainer.train(resume_from_checkpoint=resolve_resume(args))
     return trainer
@@ -130,7 +135,7 @@ RECIPE_KEYS = (
     "lora_style", "lora_r", "lora_alpha", "learning_rate", "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon",
     "max_grad_norm", "lr_scheduler_type", "warmup_steps", "warmup_style", "num_train_epochs", "max_steps",
     "per_device_train_batch_size", "gradient_accumulation_steps", "world_size", "seed", "bf16", "fp16",
-    "train_transform", "shuffle_buffer", "dataloader_drop_last", "image_draft_size",
+    "train_transform", "pixels", "shuffle_buffer", "dataloader_drop_last", "image_draft_size",
 )
 
 

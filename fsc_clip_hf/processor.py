@@ -27,14 +27,23 @@ class TokenizerMismatchError(ValueError):
     """The tokenizer cannot be the model's: using it would silently give meaningless text features."""
 
 
-def load_processor(path: str, text_config=None, *, option: str = "--processor_name_or_path") -> CLIPProcessor:
-    """``CLIPProcessor.from_pretrained(path)``, with open_clip's pixels where the folder's image processor
-    config asks for them (:mod:`fsc_clip_hf.image_processing`), checked against ``text_config`` if given.
+# How images become pixels: as the folder's image processor config says, open_clip's evaluation transform
+# (the FSC-CLIP authors' and the benchmarks' published numbers), or transformers' CLIPImageProcessor.
+PIXELS = ("folder", "open_clip", "transformers")
+
+
+def load_processor(path: str, text_config=None, *, option: str = "--processor_name_or_path",
+                   pixels: str = "folder") -> CLIPProcessor:
+    """``CLIPProcessor.from_pretrained(path)`` with the pixels ``pixels`` asks for (see ``PIXELS``;
+    :mod:`fsc_clip_hf.image_processing`), checked against ``text_config`` if given.
 
     ``option`` says, in the error, how the user gives another tokenizer (e.g. ``--processor_name_or_path``).
     """
+    if pixels not in PIXELS:
+        raise ValueError(f"pixels={pixels!r}: expected one of {PIXELS}")
     processor = CLIPProcessor.from_pretrained(path)
-    if getattr(processor.image_processor, OPEN_CLIP_PREPROCESS, False):
+    # The plain load is transformers' pixels whatever the folder asks for.
+    if pixels == "open_clip" or (pixels == "folder" and getattr(processor.image_processor, OPEN_CLIP_PREPROCESS, False)):
         # Read from the folder again rather than converted: transformers may have picked another backend.
         processor = CLIPProcessor(image_processor=OpenCLIPImageProcessor.from_pretrained(path),
                                   tokenizer=processor.tokenizer)

@@ -26,6 +26,14 @@ class FSCTrainingArguments(TrainingArguments):
     processor_name_or_path: str | None = field(
         default=None, metadata={"help": "CLIPProcessor to use; defaults to model_name_or_path."}
     )
+    pixels: str = field(
+        default="open_clip",
+        metadata={"help": "How images become pixels where they are not cropped by train_transform (evaluation, "
+                          "train_transform: eval) and in the saved processor: open_clip (open_clip's evaluation "
+                          "transform, as the authors and the benchmarks' published numbers) | transformers "
+                          "(CLIPImageProcessor's; its centre crop is one pixel off for a third of image sizes) | "
+                          "folder (as the processor's config says)."},
+    )
     use_lora: bool = field(default=False, metadata={"help": "Train LoRA adapters instead of all weights."})
     lora_r: int = field(default=4, metadata={"help": "LoRA rank."})
     lora_alpha: float = field(default=1.0, metadata={"help": "LoRA alpha (scaling alpha / r)."})
@@ -60,6 +68,11 @@ class FSCTrainingArguments(TrainingArguments):
     )
     use_dataset_negatives: bool = field(
         default=False, metadata={"help": "Add the source's precomputed negatives (NegCLIP TSV) as one more type."}
+    )
+    allow_paths_outside_root: bool = field(
+        default=False,
+        metadata={"help": "Read table rows whose image path is absolute or leaves the image root through '..' "
+                          "(refused and counted as path_outside_root by default)."},
     )
 
     # --- hard negatives ---
@@ -130,6 +143,11 @@ class FSCTrainingArguments(TrainingArguments):
         if self.warmup_style == "authors" and self.lr_scheduler_type != "cosine":
             raise ValueError(f"warmup_style='authors' is open_clip's cosine schedule; lr_scheduler_type is "
                              f"{self.lr_scheduler_type!r} (use 'cosine', or warmup_style='transformers')")
+
+    def __getstate__(self) -> dict:
+        # The Trainer pickles its arguments into every checkpoint (training_args.bin), also those it
+        # uploads: the token stays out of them (it is still used for the upload itself).
+        return {**self.__dict__, "hub_token": None}
 
     def benchmark_options(self) -> dict:
         """How `eval_benchmarks` embeds: the Trainer's own evaluation batch size and loader workers."""

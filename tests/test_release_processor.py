@@ -102,6 +102,33 @@ def test_saved_open_clip_processor_loads_without_this_package_as_the_standard_on
     assert isinstance(OpenCLIPImageProcessor.from_pretrained(tmp_path / "image_only"), OpenCLIPImageProcessor)
 
 
+def test_pixels_option_picks_open_clip_s_or_transformers_whatever_the_folder_says(tmp_path):
+    plain = tiny_processor(tmp_path / "plain")  # a Hub-style folder: transformers' image processor config
+    plain.save_pretrained(tmp_path / "plain")
+    flagged = CLIPProcessor(image_processor=open_clip_image_processor(32), tokenizer=plain.tokenizer)
+    flagged.save_pretrained(tmp_path / "flagged")
+
+    def loaded(folder, pixels):
+        return type(load_processor(str(tmp_path / folder), pixels=pixels).image_processor)
+
+    assert loaded("plain", "open_clip") is OpenCLIPImageProcessor
+    assert loaded("plain", "folder") is not OpenCLIPImageProcessor
+    assert loaded("flagged", "folder") is OpenCLIPImageProcessor
+    assert loaded("flagged", "transformers") is not OpenCLIPImageProcessor
+    image = _column_image(640, 427)  # a size whose crop transformers takes one pixel off open_clip's
+    exact = open_clip_image_processor(32)(images=image, return_tensors="pt")["pixel_values"]
+    torch.testing.assert_close(load_processor(str(tmp_path / "plain"), pixels="open_clip").image_processor(
+        images=image, return_tensors="pt")["pixel_values"], exact, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="pixels='torchvision'"):
+        load_processor(str(tmp_path / "plain"), pixels="torchvision")
+
+
+def test_recipes_eval_measures_with_open_clip_pixels_by_default():
+    from fsc_clip_hf.evaluation.cli import parse_args
+
+    assert parse_args(["--model_name_or_path", "m", "--output_dir", "o"]).pixels == "open_clip"
+
+
 @pytest.fixture
 def model_without_tokenizer(tmp_path):
     """What a bare `save_pretrained` of model and image processor leaves: no tokenizer files."""

@@ -22,7 +22,7 @@ import torch
 from accelerate import PartialState
 from transformers import CLIPModel
 
-from ..processor import load_processor
+from ..processor import PIXELS, load_processor
 from .adapters import BENCHMARKS, GROUPS
 from .report import coverage_line, write_report
 from .suite import evaluate_model
@@ -37,6 +37,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--model_name_or_path", required=True, help="a CLIPModel checkpoint folder or Hub id")
     parser.add_argument("--processor_name_or_path", default=None, help="defaults to --model_name_or_path")
+    parser.add_argument("--pixels", choices=PIXELS, default="open_clip",
+                        help="open_clip: open_clip's evaluation transform, as the published numbers were measured; "
+                             "transformers: CLIPImageProcessor's (one pixel off in the crop for a third of image "
+                             "sizes); folder: as the processor's config says")
     parser.add_argument("--benchmarks", default="all",
                         help=f"comma-separated names or groups; groups: {', '.join(GROUPS)}; "
                              f"names: {', '.join(BENCHMARKS)}")
@@ -74,7 +78,8 @@ def main(argv: list[str] | None = None) -> dict:
     device = torch.device(args.device) if args.device else state.device
     model = CLIPModel.from_pretrained(args.model_name_or_path, dtype=DTYPES[args.dtype]).to(device)
     # Refuses a tokenizer that cannot be the model's (transformers' 2-token placeholder, a wrong vocabulary).
-    processor = load_processor(args.processor_name_or_path or args.model_name_or_path, model.config.text_config)
+    processor = load_processor(args.processor_name_or_path or args.model_name_or_path, model.config.text_config,
+                               pixels=args.pixels)
     logger.info("evaluating %s (%s, %s, %d process(es)) on %s from %s", args.model_name_or_path, args.dtype, device,
                 state.num_processes, args.benchmarks, os.path.abspath(args.data_root))
     if args.wise_ft_alphas:

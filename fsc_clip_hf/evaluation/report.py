@@ -18,8 +18,10 @@ from collections.abc import Sequence
 
 from .adapters import COMPOSITIONALITY, GROUPS
 from .adapters.retrieval import RECALLS
+from .adapters.zeroshot import TASK_BY_NAME
 from .published import (COMPOSITIONAL_FAMILY, REFERENCE_MODELS, SHARED_BENCHMARKS, fsc_clip_runs, published_model,
                         vl_compo_models)
+from .zeroshot_metrics import metric_label
 
 FILES = ("results.json", "results.md", "comp_vs_zs.png")
 _FAMILY_LABELS = {"comp": "benchmarks", "zs": "tasks", "retrieval": "sets"}
@@ -101,8 +103,11 @@ def markdown_report(results: dict) -> str:
     tasks = [name for name in GROUPS["zs"] if name in details]
     if tasks:
         lines += ["## Zero-shot classification", ""]
-        lines += _table(["task", "top-1", "top-5"], [[details[t]["title"], _cell(details[t]["subsets"].get("top1")),
-                                                      _cell(details[t]["subsets"].get("top5"))] for t in tasks])
+        published = openai.get("elevator", {})
+        lines += _table(["task", "metric", "score", "top-1", "top-5", "openai ViT-B/32 (published)"],
+                        [[details[t]["title"], metric_label(TASK_BY_NAME[t].metric), _cell(details[t]["score"]),
+                          *(_cell(details[t]["subsets"].get(k)) for k in ("top1", "top5")),
+                          _cell(published.get(TASK_BY_NAME[t].config))] for t in tasks])
     if results["retrieval"]:
         lines += ["## Retrieval", ""]
         lines += _table(["set", *(r.replace("_r", " R@").upper() for r in RECALLS)],
@@ -190,7 +195,7 @@ def plot_comp_vs_zs(results: dict, path: str, curve: Sequence[tuple[str, dict]] 
         ax.text(0.02, 0.02, f"{results['model']}: not all of the 10 benchmarks and ZS measured", transform=ax.transAxes,
                 fontsize=8)
     _draw_curve(ax, [(label, variant["summary"].get("zs"), shared_comp(variant)) for label, variant in curve])
-    ax.set_xlabel("ZS: mean zero-shot accuracy over 21 tasks (%)")
+    ax.set_xlabel("ZS: mean over 21 zero-shot tasks, each with its ELEVATER metric (%)")
     ax.set_ylabel("Comp without SPEC: mean over 10 compositionality benchmarks (%)")
     ax.set_title("Compositionality vs. zero-shot accuracy")
     ax.grid(alpha=0.3)

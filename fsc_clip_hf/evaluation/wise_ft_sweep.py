@@ -17,7 +17,7 @@ import logging
 import os
 
 from ..wise_ft import effective_alpha, interpolate, load_pretrained_state
-from .published import FSC_CLIP_RESULTS
+from .published import fsc_clip_runs
 from .report import _cell, _table, coverage_line, plot_comp_vs_zs, write_report
 from .suite import evaluate_model
 
@@ -87,7 +87,8 @@ def markdown_sweep(sweep: dict) -> str:
     lines += _table(["α", "Comp", "ZS", "I2T Ret", "T2I Ret"],
                     [[f"**{run['alpha']:g}**", *(_cell(run["results"]["summary"].get(k)) for k in _COLUMNS)]
                      for run in runs]
-                    + [[f"{recipe} (published)", *map(_cell, values)] for recipe, values in FSC_CLIP_RESULTS.items()])
+                    + [[f"{recipe} (published)", *map(_cell, (run.comp, run.zs, run.i2t_r1, run.t2i_r1))]
+                       for recipe, run in fsc_clip_runs().items()])
     lines += [f"Averages: {coverage_line(runs[0]['results']['coverage'])}.", ""]
     if any("synthetic" in run["results"] for run in runs):
         lines += ["## Synthetic world", ""]
