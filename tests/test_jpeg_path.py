@@ -65,7 +65,8 @@ def test_draft_option_parses_and_the_published_recipes_decode_fully():
         assert load_recipe(f"{name}.yaml").get("image_draft_size") is None, name  # the authors decode fully
 
 
-@pytest.mark.parametrize("draft,expected", [(None, (160, 120)), (60, (80, 60)), (61, (160, 120)), (16, (40, 30)), (15, (20, 15))])
+@pytest.mark.parametrize("draft,expected", [(None, (160, 120)), (60, (80, 60)), (61, (160, 120)), (16, (40, 30)),
+                                            (15, (20, 15))])
 def test_draft_size_reaches_the_decoder_through_the_source(tmp_path, draft, expected):
     samples = [(f"{i:03d}", {"jpg": jpeg(photo(seed=i)), "txt": f"photo {i}".encode()}) for i in range(3)]
     shard = write_tar(str(tmp_path / "s.tar"), samples)
