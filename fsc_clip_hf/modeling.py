@@ -56,6 +56,11 @@ class FSCCLIPModel(CLIPModel):
     dense tokens come from the same hidden states as the pooled embeddings: one pass per tower.
     """
 
+    def get_input_embeddings(self) -> torch.nn.Embedding:
+        """The text tower's token embedding (transformers' CLIPModel leaves this unanswered, and
+        accelerate's FSDP2 preparation asks for it: without it `fsdp.yaml` fails before the first step)."""
+        return self.text_model.embeddings.token_embedding
+
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,

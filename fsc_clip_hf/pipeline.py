@@ -96,6 +96,7 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
         caption_column=args.caption_column,
         seed=args.seed,
         shuffle_buffer=args.shuffle_buffer,
+        image_draft_size=args.image_draft_size,
         process_index=args.process_index,
         num_processes=args.world_size,
         allow_paths_outside_root=args.allow_paths_outside_root,
@@ -119,8 +120,9 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
         seed=args.seed,
         skip_stats=data.skip_stats,
     )
-    logger.info("negative types: %s; training images: %s", collator.negative_types or "none",
-                collator.train_transform or "the evaluation transform")
+    logger.info("negative types: %s; training images: %s; JPEG decoding: %s", collator.negative_types or "none",
+                collator.train_transform or "the evaluation transform",
+                f"draft, sides >= {args.image_draft_size} px" if args.image_draft_size else "full")
     trainer = FSCTrainer(
         model=model,
         args=args,
@@ -140,7 +142,7 @@ RECIPE_KEYS = (
     "lora_style", "lora_r", "lora_alpha", "learning_rate", "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon",
     "max_grad_norm", "lr_scheduler_type", "warmup_steps", "warmup_style", "num_train_epochs", "max_steps",
     "per_device_train_batch_size", "gradient_accumulation_steps", "world_size", "seed", "bf16", "fp16",
-    "train_transform", "pixels", "shuffle_buffer", "dataloader_drop_last",
+    "train_transform", "pixels", "shuffle_buffer", "dataloader_drop_last", "image_draft_size",
     "replace_senses", "replace_numbers", "replace_vocabulary", "swap_skip_modifier_reorder", "negatives_article_agreement",
 )
 

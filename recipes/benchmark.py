@@ -13,7 +13,8 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
 import benchmarks  # noqa: E402
 
-PARTS = sorted(module.name for module in pkgutil.iter_modules(benchmarks.__path__))
+# Modules named _x are helpers of the parts, not parts.
+PARTS = sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__) if not m.name.startswith("_"))
 
 
 def main(argv: list[str]) -> None:

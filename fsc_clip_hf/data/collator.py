@@ -14,6 +14,7 @@ from PIL import Image
 
 from .captions import normalize_caption
 from .images import DEFAULT_MAX_PIXELS, DEFAULT_MIN_SIDE
+from .pixels import views_to_pixel_values
 from .samples import ImageLimits, prepare_sample
 from .skips import SkipStats
 
@@ -143,8 +144,7 @@ class FSCCollator:
             epoch = self.epoch
             images = [self.train_transform(image, self._view_seed(epoch, image, caption))
                       for image, caption in zip(images, captions)]
-            pixel_values = self.image_processor(images=images, return_tensors="pt", do_resize=False,
-                                                do_center_crop=False)["pixel_values"]
+            pixel_values = views_to_pixel_values(images, self.image_processor)
 
         negatives = self._negatives(samples, captions)
         present = [(t, b, text) for t, per_type in enumerate(negatives) for b, text in enumerate(per_type) if text]
