@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -14,6 +15,7 @@ from .evaluation.benchmarks import check_benchmarks
 from .evaluation.report import write_report
 from .hub import release_from_trainer
 from .lora import apply_lora
+from .losses import FSCLossConfig
 from .model_card import hub_base_model, hub_datasets, run_settings
 from .modeling import FSCCLIPModel
 from .trainer import FSCTrainer, latest_complete_checkpoint
@@ -120,6 +122,13 @@ RECIPE_KEYS = (
 )
 
 
+def _unused_options(args: FSCTrainingArguments) -> set[str]:
+    """Options the run's objective never read: with loss_name clip, those of the hard-negative terms."""
+    if args.loss_name != "clip":
+        return set()
+    return {f.name for f in dataclasses.fields(FSCLossConfig)} - {"loss_name"}
+
+
 def final_dir(args: FSCTrainingArguments) -> str:
     return os.path.join(args.output_dir, "final")
 
@@ -138,7 +147,7 @@ def save_final(trainer: FSCTrainer) -> str | None:
     # What the run was: the recipe's options, with the precision accelerate actually ran (an accelerate
     # config can turn on bf16 while the arguments say false), and the run's effective settings.
     run = run_settings(trainer.accelerator, args)
-    recipe = {key: getattr(args, key) for key in RECIPE_KEYS}
+    recipe = {key: getattr(args, key) for key in RECIPE_KEYS if key not in _unused_options(args)}
     recipe.update(train_data=sources["train_data"], base_model=base_model, bf16=run["precision"] == "bf16",
                   fp16=run["precision"] == "fp16", run=run)
     results, report_files = None, []

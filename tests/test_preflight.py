@@ -8,28 +8,17 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 from fsc_clip_hf.cli import train_main
 from fsc_clip_hf.configs import parse_args
-from fsc_clip_hf.data.synthetic import load_synthetic_world, write_synthetic_world
-from fsc_clip_hf.modeling import FSCCLIPModel, tiny_clip_config
 from fsc_clip_hf.preflight import MISSING, NOTE, OK, OutputLock, check_output_dir
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("world")
-    write_synthetic_world(str(root / "world"), seed=0, num_train=16, num_test=4, image_size=32, shard_size=250)
-    meta = load_synthetic_world(str(root / "world"))
-    config = tiny_clip_config(vocab_size=meta.vocab_size, image_size=32, eos_token_id=meta.eos_token_id,
-                              bos_token_id=meta.bos_token_id, pad_token_id=meta.pad_token_id)
-    torch.manual_seed(0)
-    FSCCLIPModel(config).save_pretrained(root / "model")
-    return dict(shards=str(root / "world" / "train-shards"), processor=str(root / "world" / "processor"),
-                model=str(root / "model"), eval=str(root / "world" / "eval"))
+@pytest.fixture
+def world(tiny_world):
+    return tiny_world
 
 
 def local_run(world, output_dir, *extra):
