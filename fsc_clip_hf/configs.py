@@ -34,7 +34,7 @@ USAGE = "[accelerate launch] recipes/train.py --config RECIPE [--option value ..
 # `recipes/train.py --help` shows our options first, in these groups, then the Trainer's own.
 OPTION_GROUPS = {
     "recipe": ("config", "print_config", "dry_run", "help"),
-    "model": ("model_name_or_path", "processor_name_or_path"),
+    "model": ("model_name_or_path", "processor_name_or_path", "pixels"),
     "objective": ("loss_name", "neg_loss_name", "focal_gamma", "neg_label_smoothing", "apply_global_neg_loss",
                   "neg_loss_weight", "apply_local_neg_loss", "local_neg_weight", "sim_normalizer", "sim_sparsify",
                   "gather_with_grad"),

@@ -5,6 +5,8 @@ pickled training arguments, which can carry a token):
 
     config.json, model.safetensors      the weights as a plain ``CLIPModel`` (LoRA merged in)
     processor files                     tokenizer + image processor, as ``CLIPProcessor.save_pretrained`` writes them
+    open_clip_config.json,              the same model for open_clip: ``local-dir:<folder>`` / ``hf-hub:<repo>``
+    open_clip_model.safetensors         (``fsc_clip_hf.convert_open_clip``)
     README.md                           the model card (``fsc_clip_hf.model_card``)
     results.json                        evaluation results (layout in ``fsc_clip_hf.model_card``), when given
     recipe.yaml                         the training recipe, secrets removed
@@ -29,6 +31,7 @@ from huggingface_hub import CommitInfo, HfApi
 from peft import PeftModel
 from transformers import CLIPModel, CLIPProcessor
 
+from .convert_open_clip import OPEN_CLIP_CONFIG, OPEN_CLIP_WEIGHTS, OpenClipIncompatible, write_open_clip_files
 from .model_card import build_model_card, public_recipe
 
 logger = logging.getLogger(__name__)
@@ -88,8 +91,10 @@ def prepare_release(
         # PEFT writes its own generic card there; the release card at the root documents the adapter.
         (adapter_dir / CARD_FILE).unlink(missing_ok=True)
         model = copy.deepcopy(model).merge_and_unload()
-    as_plain_clip(model).save_pretrained(folder)
+    plain = as_plain_clip(model)
+    plain.save_pretrained(folder)
     processor.save_pretrained(folder)
+    _write_open_clip_files(folder, plain, processor, repo_id)
 
     if results is not None:
         (folder / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
@@ -177,6 +182,17 @@ def release_from_trainer(
         push_release(folder, repo_id, private=args.hub_private_repo, token=args.hub_token,
                      commit_message=commit_message)
     return folder
+
+
+def _write_open_clip_files(folder: Path, model: CLIPModel, processor: CLIPProcessor, repo_id: str | None) -> None:
+    """open_clip's files beside the Hugging Face ones; a model open_clip cannot express gets none (and a
+    warning), not a failed release at the end of a training run."""
+    for name in (OPEN_CLIP_CONFIG, OPEN_CLIP_WEIGHTS):
+        (folder / name).unlink(missing_ok=True)  # never leave files of an earlier model
+    try:
+        write_open_clip_files(folder, model, processor, repo_id=repo_id)
+    except OpenClipIncompatible as reason:
+        logger.warning("No open_clip files in the release: %s", reason)
 
 
 def as_plain_clip(model: CLIPModel) -> CLIPModel:

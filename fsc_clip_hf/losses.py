@@ -48,6 +48,9 @@ class FSCLossConfig:
     local_neg_weight: float = 0.2
     sim_normalizer: str = "minmax"
     sim_sparsify: bool = False
+    # Multi-process runs: whether the contrastive term's gathered embeddings carry gradient (exact
+    # global-batch gradient) or not (the authors' runs: 1/world_size of it). See distributed.py.
+    gather_with_grad: bool = True
 
     def __post_init__(self):
         for name, allowed in (
@@ -87,6 +90,7 @@ def contrastive_loss(
     logit_scale: torch.Tensor,
     neg_text_embeds: torch.Tensor | None = None,
     neg_mask: torch.Tensor | None = None,
+    gather_with_grad: bool = True,
 ) -> torch.Tensor:
     """Symmetric InfoNCE of this process's pairs against the global batch.
 
@@ -96,8 +100,11 @@ def contrastive_loss(
         neg_text_embeds: `(K, B, D)`, or None. When given (NegCLIP), every valid negative of the global
             batch is an extra column of the image→text logits; text→image uses positives only.
         neg_mask: `(K, B)`, true where the negative exists. Invalid ones are left out of the softmax.
+        gather_with_grad: with gradient, each process averages over its own rows (its gradient reaches
+            every process's embeddings); without (the authors' form), each process averages over all
+            rows of the global batch, with gradient through its own embeddings only.
 
-    Each process averages over its own rows; the mean over processes is the loss of the global batch.
+    Either way the mean over processes is the loss of the global batch.
     """
     batch = image_embeds.shape[0]
     tensors = [image_embeds, text_embeds]
@@ -105,18 +112,23 @@ def contrastive_loss(
     if with_negatives:
         # (K, B, ·) → (B, K, ·): gathering works along the batch dimension.
         tensors += [neg_text_embeds.transpose(0, 1), neg_mask.transpose(0, 1).to(image_embeds.dtype)]
-    gathered, offset = gather_batch(*tensors)
+    gathered, offset = gather_batch(*tensors, with_grad=gather_with_grad)
     all_images, all_texts = gathered[:2]
-    labels = torch.arange(offset, offset + batch, device=image_embeds.device)
+    if gather_with_grad:
+        images, texts = image_embeds, text_embeds
+        labels = torch.arange(offset, offset + batch, device=image_embeds.device)
+    else:
+        images, texts = all_images, all_texts
+        labels = torch.arange(all_images.shape[0], device=image_embeds.device)
 
-    logits_per_image = logit_scale * image_embeds @ all_texts.t()
+    logits_per_image = logit_scale * images @ all_texts.t()
     if with_negatives:
         all_negs, all_valid = gathered[2].flatten(0, 1), gathered[3].flatten(0, 1).bool()
-        neg_logits = (logit_scale * image_embeds @ all_negs.t()).masked_fill(
+        neg_logits = (logit_scale * images @ all_negs.t()).masked_fill(
             ~all_valid, torch.finfo(image_embeds.dtype).min
         )
         logits_per_image = torch.cat([logits_per_image, neg_logits], dim=1)
-    logits_per_text = logit_scale * text_embeds @ all_images.t()
+    logits_per_text = logit_scale * texts @ all_images.t()
     return (F.cross_entropy(logits_per_image, labels) + F.cross_entropy(logits_per_text, labels)) / 2
 
 
@@ -288,6 +300,7 @@ def fsc_clip_loss(
                 logit_scale,
                 neg_text_embeds if config.loss_name == "clip" else None,
                 neg_mask.bool(),
+                config.gather_with_grad,
             )
         }
         if config.uses_global_hn:

@@ -10,12 +10,13 @@ Results layout (scores in percent, every section optional). The evaluation repor
     {
       "summary":    {"comp": 54.2, "zs": 55.7, "i2t_r1": 66.3, "t2i_r1": 58.3},
       "benchmarks": {"ARO": 85.1, "SugarCrepe": 85.1, "Winoground": 9.5},   # compositionality
-      "zeroshot":   {"imagenet1k": 63.1, "cifar10": 90.2},                  # top-1 per task
+      "zeroshot":   {"imagenet1k": 63.1, "caltech101": 88.3},               # each task's ELEVATER metric
       "retrieval":  {"coco": {"i2t_r1": 66.0, "i2t_r5": 86.9, "t2i_r1": 50.1}, "flickr30k": {...}},
     }
 
 ``summary`` holds the four columns of the paper's tables: Comp (mean over the compositionality
-benchmarks), ZS (mean zero-shot top-1), I2T Ret and T2I Ret (mean Recall@1 over the retrieval sets).
+benchmarks), ZS (mean over the zero-shot tasks of each task's ELEVATER metric: top-1 accuracy for most),
+I2T Ret and T2I Ret (mean Recall@1 over the retrieval sets).
 """
 
 from __future__ import annotations
@@ -194,7 +195,7 @@ def run_settings(accelerator, args) -> dict[str, Any]:
         "distributed": str(accelerator.distributed_type.value).lower() if processes > 1 else "no",
     }
     if processes > 1:
-        settings["gather"] = "with gradient" if getattr(args, "gather_with_grad", True) else "without gradient"
+        settings["gather"] = "with gradient" if args.gather_with_grad else "without gradient"
     return settings
 
 
@@ -230,11 +231,23 @@ def build_eval_results(results: Mapping[str, Any] | None) -> list[EvalResult]:
     for name, value in (results.get("benchmarks") or {}).items():
         add("comp", _slug(name), name, "accuracy", f"{name} accuracy", value)
     for name, value in (results.get("zeroshot") or {}).items():
-        add("zs", _slug(name), name, "accuracy", f"{name} top-1", value)
+        metric_type, label = _zeroshot_metric(name)
+        add("zs", _slug(name), name, metric_type, f"{name} {label}", value)
     for name, metrics in (results.get("retrieval") or {}).items():
         for key, label in RETRIEVAL_COLUMNS.items():
             add("retrieval", _slug(name), name, f"recall@{key.split('_r')[1]}", label, metrics.get(key))
     return entries
+
+
+def _zeroshot_metric(name: str) -> tuple[str, str]:
+    """``(Hub metric type, label)`` of zero-shot task ``name``'s figure: ELEVATER's metric of the task,
+    top-1 accuracy for a name the evaluation does not know."""
+    from .evaluation.adapters.zeroshot import TASK_BY_NAME
+    from .evaluation.zeroshot_metrics import METRICS
+
+    task = TASK_BY_NAME.get(name)
+    _, label, metric_type = METRICS[task.metric if task else "top1"]
+    return metric_type, label
 
 
 # Which family of benchmarks each summary column averages over (the keys of a results' "coverage").
@@ -361,7 +374,8 @@ def _result_tables(results: Mapping[str, Any]) -> dict[str, Any]:
         "synthetic": {label: _cell(value) for key, label in SUMMARY_COLUMNS.items()
                       if (value := (results.get("synthetic") or {}).get("summary", {}).get(key)) is not None},
         "benchmarks": {name: _cell(value) for name, value in (results.get("benchmarks") or {}).items()},
-        "zeroshot": {name: _cell(value) for name, value in (results.get("zeroshot") or {}).items()},
+        "zeroshot": {name: (_zeroshot_metric(name)[1], _cell(value))
+                     for name, value in (results.get("zeroshot") or {}).items()},
         "retrieval": {
             "columns": [RETRIEVAL_COLUMNS[key] for key in columns],
             "rows": [(name, [_cell(metrics.get(key)) for key in columns]) for name, metrics in retrieval.items()],

@@ -8,9 +8,8 @@ import math
 import os
 import tempfile
 
-from transformers import CLIPProcessor
-
 from .data import DataEpochCallback, FSCCollator, load_image_text_dataset
+from .data.augment import build_train_transform
 from .evaluation.benchmarks import check_benchmarks
 from .evaluation.report import write_report
 from .hub import release_from_trainer
@@ -18,6 +17,7 @@ from .lora import apply_lora
 from .losses import FSCLossConfig
 from .model_card import hub_base_model, hub_datasets, run_settings
 from .modeling import FSCCLIPModel
+from .processor import load_processor
 from .trainer import FSCTrainer, latest_complete_checkpoint
 from .training_args import FSCTrainingArguments
 
@@ -35,6 +35,12 @@ def build_negative_generator(args: FSCTrainingArguments):
         spacy_model=args.spacy_model,
         cache_dir=args.negatives_cache_dir,
     )
+
+
+def _input_side(image_processor) -> int:
+    """The square side the model reads (the processor's crop size, or its size when it does not crop)."""
+    size = getattr(image_processor, "crop_size", None) or image_processor.size
+    return size["height"]
 
 
 def resolve_resume(args: FSCTrainingArguments) -> str | None:
@@ -68,10 +74,13 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
 
     if args.eval_benchmarks:
         check_benchmarks(args.eval_benchmarks, args.eval_data_root)  # fail now, not at the first evaluation
-    processor = CLIPProcessor.from_pretrained(processor_path)
     model = FSCCLIPModel.from_pretrained(model_path)
+    # A tokenizer that cannot be the model's (e.g. transformers' placeholder for a folder without one) fails here.
+    processor = load_processor(processor_path, model.config.text_config, option="--processor_name_or_path",
+                               pixels=args.pixels)
     if args.use_lora:
-        model = apply_lora(model, args.lora_r, args.lora_alpha, args.lora_dropout)
+        model = apply_lora(model, args.lora_r, args.lora_alpha, args.lora_dropout, style=args.lora_style,
+                           seed=args.seed)
 
     data = load_image_text_dataset(
         train_data,
@@ -88,18 +97,23 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
         if data.num_rows is None:
             raise ValueError(f"train_data {train_data!r} has no known length: set max_steps.")
         global_batch = args.per_device_train_batch_size * args.world_size * args.gradient_accumulation_steps
-        args.max_steps = math.ceil(data.num_rows / global_batch) * math.ceil(args.num_train_epochs)
+        # With drop_last the partial batch closing each epoch is not trained on.
+        per_epoch = (data.num_rows // global_batch if args.dataloader_drop_last
+                     else math.ceil(data.num_rows / global_batch))
+        args.max_steps = per_epoch * math.ceil(args.num_train_epochs)
         logger.info("%d samples, global batch %d: max_steps = %d for %s epochs",
                     data.num_rows, global_batch, args.max_steps, args.num_train_epochs)
 
     collator = FSCCollator(
         processor,
         negative_generator=build_negative_generator(args),
+        train_transform=build_train_transform(args.train_transform, _input_side(processor.image_processor)),
         use_dataset_negatives=args.use_dataset_negatives,
         seed=args.seed,
         skip_stats=data.skip_stats,
     )
-    logger.info("negative types: %s", collator.negative_types or "none")
+    logger.info("negative types: %s; training images: %s", collator.negative_types or "none",
+                collator.train_transform or "the evaluation transform")
     trainer = FSCTrainer(
         model=model,
         args=args,
@@ -116,9 +130,11 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
 RECIPE_KEYS = (
     "model_name_or_path", "train_data", "caption_key", "add_random_text_hard_negatives", "use_dataset_negatives",
     "loss_name", "neg_loss_name", "focal_gamma", "neg_label_smoothing", "apply_global_neg_loss", "neg_loss_weight",
-    "apply_local_neg_loss", "local_neg_weight", "sim_normalizer", "sim_sparsify", "use_lora", "lora_r", "lora_alpha",
-    "learning_rate", "weight_decay", "lr_scheduler_type", "warmup_steps", "num_train_epochs", "max_steps",
+    "apply_local_neg_loss", "local_neg_weight", "sim_normalizer", "sim_sparsify", "gather_with_grad", "use_lora",
+    "lora_style", "lora_r", "lora_alpha", "learning_rate", "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon",
+    "max_grad_norm", "lr_scheduler_type", "warmup_steps", "warmup_style", "num_train_epochs", "max_steps",
     "per_device_train_batch_size", "gradient_accumulation_steps", "seed", "bf16", "fp16",
+    "train_transform", "pixels", "shuffle_buffer", "dataloader_drop_last",
 )
 
 

@@ -204,11 +204,15 @@ def check_processor(args: FSCTrainingArguments, hub: _Hub) -> list[Check]:
             problems.append("no tokenizer files (tokenizer.json, or vocab.json + merges.txt)")
         if not any(os.path.isfile(os.path.join(path, n)) for n in IMAGE_PROCESSOR_FILES):
             problems.append("no image processor config (preprocessor_config.json)")
+        fix = (f"{option} <a folder written by CLIPProcessor.save_pretrained, or a Hub id such as "
+               "openai/clip-vit-base-patch32>")
         if problems:
-            return [Check("processor", MISSING, path, "; ".join(problems),
-                          f"{option} <a folder written by CLIPProcessor.save_pretrained, or a Hub id such as "
-                          "openai/clip-vit-base-patch32>")]
-        return [Check("processor", OK, path, "local folder")]
+            return [Check("processor", MISSING, path, "; ".join(problems), fix)]
+        problem = _tokenizer_mismatch(path, args, option)
+        if problem:
+            return [Check("processor", MISSING, path, problem, fix)]
+        return [Check("processor", OK, path, "local folder" + (", its tokenizer fits the model"
+                                                                if _local_model_config(args) else ""))]
     if not looks_like_hub_id(path):
         return [Check("processor", MISSING, path, "no such folder", f"{option} <a processor folder or Hub id>")]
     if path == args.model_name_or_path and not hub.cached(path, [("config.json",)]):
@@ -220,6 +224,30 @@ def check_processor(args: FSCTrainingArguments, hub: _Hub) -> list[Check]:
           f"{option} models/{path.split('/')[-1]}"
     files = [(tok, image) for tok in ("tokenizer.json", "vocab.json") for image in IMAGE_PROCESSOR_FILES]
     return [_hub_lookup("processor", path, files, hub, fix)]
+
+
+def _local_model_config(args: FSCTrainingArguments) -> str | None:
+    path = args.model_name_or_path
+    return path if os.path.isfile(os.path.join(path, "config.json")) else None
+
+
+def _tokenizer_mismatch(path: str, args: FSCTrainingArguments, option: str) -> str | None:
+    """Why the tokenizer in ``path`` cannot be the local model's (``fsc_clip_hf.processor``'s checks), or None;
+    a model that is not a local folder is checked when training starts."""
+    model = _local_model_config(args)
+    if model is None:
+        return None
+    from transformers import CLIPConfig
+
+    from .processor import TokenizerMismatchError, load_processor
+
+    try:
+        load_processor(path, CLIPConfig.from_pretrained(model).text_config, option=option, pixels=args.pixels)
+    except TokenizerMismatchError as error:
+        return str(error).split(". A folder without")[0]
+    except (OSError, ValueError) as error:
+        return f"cannot be read: {error}"
+    return None
 
 
 def check_data(args: FSCTrainingArguments, hub: _Hub) -> list[Check]:

@@ -13,6 +13,7 @@ from transformers import Trainer, TrainerCallback
 from transformers.trainer_utils import IntervalStrategy
 
 from .losses import FSCLoss
+from .schedules import ScheduleFollowsGlobalStep, open_clip_cosine_schedule
 from .training_args import FSCTrainingArguments
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,16 @@ class FSCTrainer(Trainer):
         self._term_sums: dict[str, torch.Tensor] = {}
         self._term_count = 0
         self.add_callback(LogitScaleClampCallback())
+        if self.args.warmup_style == "authors":
+            self.add_callback(ScheduleFollowsGlobalStep())
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        if self.args.warmup_style != "authors" or self.lr_scheduler is not None:
+            return super().create_scheduler(num_training_steps, optimizer)
+        warmup = self.args.get_warmup_steps(num_training_steps)
+        self.lr_scheduler = open_clip_cosine_schedule(optimizer or self.optimizer, warmup, num_training_steps)
+        self._created_lr_scheduler = True
+        return self.lr_scheduler
 
     def get_decay_parameter_names(self, model) -> list[str]:
         # Biases, norms, the class embedding and the logit scale (all < 2-D) take no weight decay.

@@ -10,7 +10,10 @@ from dataclasses import dataclass, field, fields
 
 from transformers import TrainingArguments
 
+from .data.augment import TRAIN_TRANSFORMS
+from .lora import LORA_STYLES
 from .losses import FSCLossConfig
+from .schedules import WARMUP_STYLES
 
 
 @dataclass
@@ -23,10 +26,23 @@ class FSCTrainingArguments(TrainingArguments):
     processor_name_or_path: str | None = field(
         default=None, metadata={"help": "CLIPProcessor to use; defaults to model_name_or_path."}
     )
+    pixels: str = field(
+        default="open_clip",
+        metadata={"help": "How images become pixels where they are not cropped by train_transform (evaluation, "
+                          "train_transform: eval) and in the saved processor: open_clip (open_clip's evaluation "
+                          "transform, as the authors and the benchmarks' published numbers) | transformers "
+                          "(CLIPImageProcessor's; its centre crop is one pixel off for a third of image sizes) | "
+                          "folder (as the processor's config says)."},
+    )
     use_lora: bool = field(default=False, metadata={"help": "Train LoRA adapters instead of all weights."})
     lora_r: int = field(default=4, metadata={"help": "LoRA rank."})
     lora_alpha: float = field(default=1.0, metadata={"help": "LoRA alpha (scaling alpha / r)."})
     lora_dropout: float = field(default=0.0, metadata={"help": "LoRA dropout."})
+    lora_style: str = field(
+        default="peft",
+        metadata={"help": "authors: the authors' lora_utils form (fused q/k/v adapter with xavier A and B, "
+                          "loralib Conv2d on the patch embedding); peft: peft's standard LoRA (zero B)."},
+    )
 
     # --- data ---
     train_data: str | None = field(
@@ -39,6 +55,11 @@ class FSCTrainingArguments(TrainingArguments):
     image_column: str | None = field(default=None, metadata={"help": "Image column of a table / dataset."})
     caption_column: str | None = field(default=None, metadata={"help": "Caption column of a table / dataset."})
     shuffle_buffer: int = field(default=1000, metadata={"help": "Streaming shuffle buffer (0 = no shuffle)."})
+    train_transform: str = field(
+        default="eval",
+        metadata={"help": "open_clip: the authors' training crop (RandomResizedCrop, scale 0.9-1, bicubic, seeded "
+                          "per sample); eval: the processor's evaluation resize + centre crop."},
+    )
     use_dataset_negatives: bool = field(
         default=False, metadata={"help": "Add the source's precomputed negatives (NegCLIP TSV) as one more type."}
     )
@@ -64,6 +85,11 @@ class FSCTrainingArguments(TrainingArguments):
     local_neg_weight: float = field(default=0.2, metadata={"help": "Weight of the local HN term."})
     sim_normalizer: str = field(default="minmax", metadata={"help": "minmax | softmax."})
     sim_sparsify: bool = field(default=False, metadata={"help": "Zero patch weights below 1/P (minmax only)."})
+    gather_with_grad: bool = field(
+        default=True,
+        metadata={"help": "Multi-process contrastive term: gather embeddings with gradient (the exact global-batch "
+                          "gradient) or without (the authors' runs: 1/world_size of it)."},
+    )
 
     # --- evaluation and release ---
     eval_benchmarks: str | None = field(
@@ -100,6 +126,21 @@ class FSCTrainingArguments(TrainingArguments):
     warmup_steps: float = 50
     remove_unused_columns: bool = False
     hub_strategy: str = "end"
+    warmup_style: str = field(
+        default="transformers",
+        metadata={"help": "authors: open_clip's cosine_lr, lr*(s+1)/warmup at step s, also over steps the fp16 "
+                          "loss scaler skips; transformers: transformers' schedule, lr*s/warmup."},
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name, allowed in (("lora_style", LORA_STYLES), ("train_transform", TRAIN_TRANSFORMS),
+                              ("warmup_style", WARMUP_STYLES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name}={getattr(self, name)!r}; expected one of {allowed}")
+        if self.warmup_style == "authors" and self.lr_scheduler_type != "cosine":
+            raise ValueError(f"warmup_style='authors' is open_clip's cosine schedule; lr_scheduler_type is "
+                             f"{self.lr_scheduler_type!r} (use 'cosine', or warmup_style='transformers')")
 
     def benchmark_options(self) -> dict:
         """How `eval_benchmarks` embeds: the Trainer's own evaluation batch size and loader workers."""

@@ -156,18 +156,26 @@ def write_eqben_full(root):
 
 
 def write_imagecode(root):
-    static = "open-images-1_abc"
-    video = "MSR-VTT-video1-shot1_0"
-    for index, colour in enumerate((RED, GREEN, BLUE)):
-        image(root / "imagecode" / "image-sets" / static / f"img{index}.jpg", colour)
-    for index in range(11):  # img10 sorts after img9, not after img1
-        colour = GREEN if index == 10 else RED if index == 1 else BLUE
-        image(root / "imagecode" / "image-sets" / video / f"img{index}.jpg", colour)
+    """Sets of ten images; video frames are numbered by frame (img0, img2, ..., img18), so img18 is the
+    tenth image although "img18" < "img2" as text. Also a set that is missing, one with nine images and a
+    description whose index is outside its set: each costs only its descriptions."""
+    sets = root / "imagecode" / "image-sets"
+    static, video = "open-images-1_abc", "MSR-VTT-video1-shot1_0"
+    grey = (128, 128, 128)
+    for index in range(10):
+        image(sets / static / f"img{index}.jpg", {0: RED, 1: GREEN, 2: BLUE}.get(index, grey))
+        image(sets / video / f"img{2 * index}.jpg", {1: RED, 9: GREEN}.get(index, grey))
+    for index in range(9):
+        image(sets / "open-images-3_short" / f"img{index}.jpg", RED)
     write_json(root / "imagecode" / "valid_data.json", {
-        static: {"0": "a red thing ", "2": "a blue thing"},   # both right
-        video: {"10": "a green thing", "1": "a blue thing"},  # right; wrong (img1 is red)
+        static: {"0": "a red thing ", "2": "a blue thing", "12": "a red thing"},  # right; right; skipped
+        video: {"9": "a green thing", "1": "a blue thing"},  # img18: right; img2 is red: wrong
+        "open-images-2_missing": {"0": "a red thing", "1": "a green thing"},  # skipped: no folder
+        "open-images-3_short": {"0": "a red thing"},                          # skipped: nine images
     })
-    return 75.0, {"static": 100, "video": 50}
+    counts = {"static": {"items": 2, "skipped": {"image_absent": 3, "malformed": 1}},
+              "video": {"items": 2, "skipped": {}}}
+    return 75.0, {"static": 100, "video": 50}, counts
 
 
 def write_svo_probes(root):
@@ -334,7 +342,7 @@ def write_cifar10(root):
     write_wds(root / "zeroshot" / "wds_vtab-cifar10",
               [(RED, {"cls": "0"}), (GREEN, {"cls": "1"}), (BLUE, {"cls": "0"})],  # right, right, wrong
               classnames="red\ngreen\nblue\n", zeroshot_classification_templates="a photo of a {c}.\na {c} thing.\n")
-    return 200 / 3, {"top1": 200 / 3, "top5": 100}
+    return 200 / 3, {"top1": 200 / 3}  # three classes: no top-5
 
 
 def write_coco_retrieval(root):

@@ -135,12 +135,12 @@ def test_bad_raw_samples_dropped_and_counted(processor, tmp_path):
 def test_train_transform_applied(processor):
     seen = []
 
-    def transform(image):
-        seen.append(image.size)
-        return image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    def transform(image, seed):
+        seen.append((image.size, seed))
+        return image.resize((32, 32))
 
     FSCCollator(processor, train_transform=transform)([sample("a star"), sample("a circle")])
-    assert seen == [(40, 30), (40, 30)]
+    assert [size for size, _ in seen] == [(40, 30), (40, 30)] and seen[0][1] != seen[1][1]
 
 
 def test_batch_runs_through_a_tiny_clip(world, processor):

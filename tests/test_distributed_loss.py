@@ -103,3 +103,78 @@ def test_two_processes_match_one_process_with_the_whole_batch(tmp_path, config_n
     assert set(grads) == set(distributed["grads"])
     for name, grad in grads.items():
         torch.testing.assert_close(distributed["grads"][name], grad, atol=1e-12, rtol=1e-9, msg=name)
+
+
+# gather_with_grad: the contrastive gradient of two processes against that of one with the whole batch.
+GATHER_CASES = {
+    "negclip_exact": FSCLossConfig(loss_name="clip"),
+    "negclip_authors": FSCLossConfig(loss_name="clip", gather_with_grad=False),
+    "fsc-clip_authors": FSCLossConfig(gather_with_grad=False),
+}
+
+
+def _gather_worker(rank, world, init_file, result_file):
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    batch, neg_mask = make_batch()
+    shard = slice(rank * 3, rank * 3 + 3)
+    local = {k: (v[:, shard] if k.startswith("neg_") else v[shard]) for k, v in batch.items()}
+    results = {}
+    for name, config in GATHER_CASES.items():
+        torch.manual_seed(0)
+        model = DistributedDataParallel(FSCCLIPModel(tiny_clip_config()).double())
+        terms, grads = loss_and_grads(model, FSCLoss(config), local, neg_mask[:, shard])
+        for value in terms.values():
+            dist.all_reduce(value)
+            value /= world
+        results[name] = {"terms": terms, "grads": grads}
+    if rank == 0:
+        torch.save(results, result_file)
+    done = dist.FileStore(f"{init_file}.done", world)
+    if rank == 0:
+        done.wait(["rank1-done"])
+    else:
+        done.set("rank1-done", "1")
+    os._exit(0)
+
+
+def single_process_grads(config, batch, neg_mask):
+    """Terms and the gradients of the contrastive term and of the rest, separately, for the whole batch."""
+    torch.manual_seed(0)
+    model = FSCCLIPModel(tiny_clip_config()).double()
+    terms = FSCLoss(config)(model(**batch, return_dense=config.needs_dense_features), neg_mask)
+    parts = {"contrastive": terms["contrastive_loss"], "rest": terms["loss"] - terms["contrastive_loss"]}
+    grads = {}
+    for part, value in parts.items():
+        model.zero_grad(set_to_none=True)
+        value.backward(retain_graph=True)
+        grads[part] = {n: p.grad.clone() if p.grad is not None else torch.zeros_like(p)
+                       for n, p in model.named_parameters()}
+    return {k: v.detach() for k, v in terms.items()}, grads
+
+
+def test_gather_with_grad_false_scales_the_contrastive_gradient_by_one_over_world_size(tmp_path):
+    """The authors' gather (no gradient through the other processes' shards): the contrastive gradient
+    of the towers is 1/W of the global-batch one; the logit scale (in every process's whole logit
+    matrix) and the hard-negative terms keep their full gradient; losses are equal."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    result_file = tmp_path / "rank0.pt"
+    run_processes(_gather_worker, (2, str(tmp_path / "init"), str(result_file)), nprocs=2)
+    distributed = torch.load(result_file)
+    batch, neg_mask = make_batch()
+
+    ratios = {}
+    for name, config in GATHER_CASES.items():
+        terms, grads = single_process_grads(config, batch, neg_mask)
+        for term, value in terms.items():
+            torch.testing.assert_close(distributed[name]["terms"][term], value, atol=1e-12, rtol=1e-10, msg=term)
+        got = distributed[name]["grads"]
+        for param, grad in got.items():
+            scale = 1.0 if config.gather_with_grad or param == "logit_scale" else 0.5
+            expected = scale * grads["contrastive"][param] + grads["rest"][param]
+            torch.testing.assert_close(grad, expected, atol=1e-12, rtol=1e-9, msg=f"{name}: {param}")
+        if config.loss_name == "clip":  # the whole gradient is contrastive: measure the ratio itself
+            towers = [p for p in got if p != "logit_scale"]
+            flat = torch.cat([got[p].flatten() for p in towers])
+            full = torch.cat([grads["contrastive"][p].flatten() for p in towers])
+            ratios[name] = float(flat @ full / (full @ full))
+    assert ratios == {"negclip_exact": pytest.approx(1.0, abs=1e-9), "negclip_authors": pytest.approx(0.5, abs=1e-9)}

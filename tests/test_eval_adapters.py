@@ -1,5 +1,8 @@
 """Every adapter reads its published layout (written here, tiny) and gets the hand-computed score."""
 
+import os
+import shutil
+
 import datasets
 import pytest
 from eval_benchmark_files import (VALSE_FOLDERS, winoground_examples, write_aro, write_cifar10, write_coco_retrieval,
@@ -81,9 +84,18 @@ def test_eqben_prefers_the_full_set(tmp_path):
     assert record["counts"]["eqbensd"] == {"items": 1, "skipped": {"image_absent": 1}}
 
 
-def test_imagecode_pools_static_and_video(tmp_path):
-    score, subsets = write_imagecode(tmp_path)
-    check(run(tmp_path, "imagecode"), "imagecode", score, subsets)
+def test_imagecode_pools_static_and_video_and_skips_incomplete_sets(tmp_path):
+    score, subsets, counts = write_imagecode(tmp_path)
+    record = check(run(tmp_path, "imagecode"), "imagecode", score, subsets)
+    assert record["items"] == 4 and record["counts"] == counts
+    assert any("open-images-2_missing 0" in note and "open-images-3_short 0" in note for note in record["notes"])
+
+
+def test_imagecode_without_any_image_set_is_missing(tmp_path):
+    write_imagecode(tmp_path)
+    shutil.rmtree(tmp_path / "imagecode" / "image-sets")
+    (tmp_path / "imagecode" / "image-sets").mkdir()
+    assert "image-sets.zip" in run(tmp_path, "imagecode")["missing"]["imagecode"]
 
 
 def test_svo_probes_keeps_rows_with_exactly_one_negative_type(tmp_path):
@@ -126,23 +138,95 @@ def test_winoground_from_the_dataset_files(tmp_path):
     check(run(tmp_path, "winoground"), "winoground", score, subsets)
 
 
-def test_winoground_from_a_datasets_save(tmp_path):
-    rows = winoground_examples(tmp_path / "source")
-    images = {name: str(tmp_path / "source" / "images" / f"{name}.png") for name in ("r", "b", "p")}
-    dataset = datasets.Dataset.from_dict(
+def winoground_dataset(root):
+    """The three examples of ``winoground_examples`` as a ``datasets.Dataset`` with Image columns."""
+    rows = winoground_examples(root)
+    images = {name: str(root / "images" / f"{name}.png") for name in ("r", "b", "p")}
+    return datasets.Dataset.from_dict(
         {"image_0": [images[r["image_0"]] for r in rows], "image_1": [images[r["image_1"]] for r in rows],
          "caption_0": [r["caption_0"] for r in rows], "caption_1": [r["caption_1"] for r in rows]},
         features=datasets.Features({"image_0": datasets.Image(), "image_1": datasets.Image(),
                                     "caption_0": datasets.Value("string"), "caption_1": datasets.Value("string")}))
-    datasets.DatasetDict({"test": dataset}).save_to_disk(str(tmp_path / "data" / "winoground"))
-    results = run(tmp_path / "data", "winoground")
-    check(results, "winoground", 100 / 3, {"text": 200 / 3, "image": 100 / 3, "group": 100 / 3})
 
 
-def test_winoground_offline_without_files_is_missing(tmp_path):
+WINOGROUND_SCORES = (100 / 3, {"text": 200 / 3, "image": 100 / 3, "group": 100 / 3})
+
+
+def test_winoground_from_a_datasets_save(tmp_path):
+    datasets.DatasetDict({"test": winoground_dataset(tmp_path / "source")}).save_to_disk(
+        str(tmp_path / "data" / "winoground"))
+    check(run(tmp_path / "data", "winoground"), "winoground", *WINOGROUND_SCORES)
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    """The Hub boundary: ``HfApi.dataset_info`` and ``hf_hub_download``, answering from ``hub.files``
+    ({name in the repository: local path}); ``hub.calls`` records what was asked. Online by default."""
+    import types
+
+    import huggingface_hub
+    from huggingface_hub import constants
+
+    state = types.SimpleNamespace(files={}, calls=[], error=None)
+
+    def dataset_info(self, repo_id, revision=None, timeout=None, **kwargs):
+        state.calls.append(("dataset_info", repo_id, revision, timeout))
+        if state.error is not None:
+            raise state.error
+        return types.SimpleNamespace(siblings=[types.SimpleNamespace(rfilename=name) for name in state.files])
+
+    def hf_hub_download(repo_id, filename, repo_type=None, revision=None, **kwargs):
+        state.calls.append(("hf_hub_download", repo_id, filename, revision))
+        return state.files[filename]
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "dataset_info", dataset_info)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", hf_hub_download)
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    return state
+
+
+def test_winoground_from_the_hubs_parquet_conversion(tmp_path, hub):
+    parquet = tmp_path / "hub" / "0000.parquet"
+    os.makedirs(parquet.parent)
+    # The images' bytes in the file, as the Hub's parquet conversion stores them.
+    dataset = winoground_dataset(tmp_path / "source")
+    for column in ("image_0", "image_1"):
+        dataset = dataset.cast_column(column, datasets.Image(decode=False)).map(
+            lambda row, column=column: {column: {"bytes": open(row[column]["path"], "rb").read(), "path": None}})
+    dataset.to_parquet(str(parquet))
+    hub.files = {"default/test/0000.parquet": str(parquet), "README.md": str(parquet)}
+    check(run(tmp_path / "data", "winoground"), "winoground", *WINOGROUND_SCORES)
+    assert hub.calls == [("dataset_info", "facebook/winoground", "refs/convert/parquet", 10.0),
+                         ("hf_hub_download", "facebook/winoground", "default/test/0000.parquet", "refs/convert/parquet")]
+
+
+def test_winoground_probes_the_hub_only_without_local_files(tmp_path, hub):
+    score, subsets = write_winoground(tmp_path)
+    check(run(tmp_path, "winoground"), "winoground", score, subsets)
+    assert hub.calls == []
+
+
+def test_winoground_without_network_or_licence_is_missing_at_once(tmp_path, hub):
+    hub.error = OSError("[Errno -3] Temporary failure in name resolution")
+    results = run(tmp_path, "winoground")
+    message = results["missing"]["winoground"]
+    assert "hf download facebook/winoground" in message and "name resolution" in message
+    assert [call[0] for call in hub.calls] == ["dataset_info"]  # one probe, nothing downloaded
+
+
+def test_winoground_offline_without_files_is_missing(tmp_path, monkeypatch):
+    import huggingface_hub
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("offline: the Hub must not be asked")
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "dataset_info", no_network)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_network)
     results = run(tmp_path, "winoground")
     assert "winoground" not in results["details"]
-    assert "huggingface.co/datasets/facebook/winoground" in results["missing"]["winoground"]
+    message = results["missing"]["winoground"]
+    assert "huggingface.co/datasets/facebook/winoground" in message and message.endswith("(from the Hub: offline)")
 
 
 def test_spec_scores_both_directions(tmp_path):

@@ -19,7 +19,8 @@ def test_modules_load_offline_from_their_local_path():
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True)
-    assert out.stdout.split() == ["MultipleChoiceAccuracy", "GroupScores", "RetrievalRecall", "ZeroshotAccuracy"]
+    assert out.stdout.split() == ["MultipleChoiceAccuracy", "GroupScores", "RetrievalRecall", "ZeroshotAccuracy",
+                                  "ZeroshotMeanPerClass", "ZeroshotMap11point", "ZeroshotRocAuc"]
 
 
 def test_multiple_choice_counts_ties_as_wrong():
@@ -51,6 +52,6 @@ def test_retrieval_recall_and_zeroshot_accuracy():
     recall = load_metric("retrieval_recall").compute(predictions=[[2, 0, 1], [1, 2, 0]], references=[[0], [2, 3]],
                                                      k_values=[1, 2, 3])
     assert recall == pytest.approx({"recall@1": 0.0, "recall@2": 1.0, "recall@3": 1.0})
-    accuracy = load_metric("zeroshot_accuracy").compute(predictions=[[3, 1, 0], [0, 2, 1], [4, 3, 2, 1, 0, 5]],
-                                                        references=[1, 0, 5])
+    accuracy = load_metric("zeroshot_accuracy").compute(predictions=[[3, 1, 0, 2, 4], [0, 2, 1, 3, 4], [4, 3, 2, 1, 0]],
+                                                        references=[1, 0, 5], num_classes=6)
     assert accuracy == pytest.approx({"top1": 1 / 3, "top5": 2 / 3})

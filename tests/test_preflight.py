@@ -2,6 +2,7 @@
 the output folder probed, locked and protected."""
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -125,3 +126,17 @@ def test_the_lock_goes_with_the_process_that_held_it(tmp_path):
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, timeout=120)
     assert (tmp_path / ".fsc_clip_hf.lock").exists()
     assert OutputLock(str(tmp_path)).acquire() is None
+
+
+def test_a_tokenizer_that_cannot_be_the_models_is_a_missing_processor(world, tmp_path, capsys):
+    from transformers import CLIPTokenizer
+
+    other = tmp_path / "other_processor"
+    shutil.copytree(world["processor"], other)
+    tokenizer = CLIPTokenizer.from_pretrained(world["processor"])
+    tokenizer.add_tokens(["an-extra-token"])  # one token more than the model's embedding has rows
+    tokenizer.save_pretrained(other)
+    with pytest.raises(SystemExit):
+        train_main(local_run(world, tmp_path / "run", "--dry_run", "--processor_name_or_path", str(other)))
+    err = capsys.readouterr().err
+    assert "MISSING  processor" in err and "tokens where the model's text embedding has" in err

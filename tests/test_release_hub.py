@@ -18,6 +18,7 @@ from safetensors.torch import load_file
 from transformers import CLIPModel, Trainer, TrainingArguments
 
 from _release_tiny import solid_image, tiny_clip, tiny_processor
+from fsc_clip_hf.convert_open_clip import open_clip_to_hf, read_open_clip
 from fsc_clip_hf.hub import prepare_release, push_release, release_from_trainer
 
 BASE = "openai/clip-vit-base-patch32"
@@ -29,6 +30,7 @@ RESULTS = {
 ENV_TOKEN = "hf_envSENTINELtoken0123456789"
 EXPLICIT_TOKEN = "hf_argSENTINELtoken0123456789"
 PROCESSOR_FILES = {"processor_config.json", "tokenizer.json", "tokenizer_config.json"}
+OPEN_CLIP_FILES = {"open_clip_config.json", "open_clip_model.safetensors"}
 
 
 class FakeHub:
@@ -86,7 +88,7 @@ def test_prepare_release_writes_plain_clip_processor_card_and_results(tmp_path, 
 
     names = {path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()}
     assert names == {"config.json", "model.safetensors", "README.md", "results.json", "recipe.yaml",
-                     "eval/report.md", *PROCESSOR_FILES}
+                     "eval/report.md", *PROCESSOR_FILES, *OPEN_CLIP_FILES}
     assert json.loads((folder / "config.json").read_text())["architectures"] == ["CLIPModel"]
     weights = load_file(folder / "model.safetensors")
     for name, tensor in model.state_dict().items():
@@ -119,6 +121,30 @@ def test_prepare_release_of_a_lora_model_merges_it_and_keeps_the_adapter(tmp_pat
     torch.testing.assert_close(_logits(reattached, processor), expected, rtol=1e-5, atol=1e-5)
     card = ModelCard.load(folder / "README.md")
     assert "lora" in card.data.tags and 'subfolder="adapter"' in card.text
+
+
+def test_prepare_release_writes_the_same_model_for_open_clip(tmp_path, processor, caplog):
+    model = tiny_clip(processor)
+
+    folder = prepare_release(tmp_path / "release", model, processor, base_model=BASE, repo_id="me/fsc-tiny")
+
+    state, model_cfg, preprocess_cfg = read_open_clip(folder)
+    back = open_clip_to_hf(state)
+    assert back.keys() == model.state_dict().keys()
+    for name, tensor in model.state_dict().items():
+        torch.testing.assert_close(back[name], tensor, rtol=0, atol=0)
+    # Not openai's vocabulary: open_clip must read this tokenizer, from the folder or the Hub repository.
+    assert model_cfg["text_cfg"]["hf_tokenizer_name"] == "me/fsc-tiny"
+    assert model_cfg["vision_cfg"]["head_width"] == 16 and model_cfg["quick_gelu"] is True
+    assert preprocess_cfg["size"] == 32 and preprocess_cfg["interpolation"] == "bicubic"
+
+    # A model open_clip cannot express gets no open_clip files (and a warning), never stale ones.
+    config = model.config
+    config.text_config.layer_norm_eps = 1e-6
+    caplog.set_level(logging.WARNING)
+    prepare_release(folder, CLIPModel(config), processor, base_model=BASE)
+    assert not any((folder / name).exists() for name in OPEN_CLIP_FILES)
+    assert "No open_clip files" in caplog.text and "layer_norm_eps" in caplog.text
 
 
 def test_prepare_release_refuses_a_tokenizer_without_image_processor(tmp_path, processor):

@@ -74,7 +74,7 @@ def test_body_reports_model_recipe_results_and_citation():
     assert "| `neg_loss_weight` | 0.5 |" in text and "| `lora.target_modules` | q_proj, v_proj |" in text
     assert "local hard-negative term" in text and "focal loss" in text
     assert "| Comp | ZS | I2T Ret | T2I Ret |\n|---|---|---|---|\n| 54.2 | 55.7 | 66.3 | 58.3 |" in text
-    assert "| Winoground | 9.5 |" in text and "| imagenet1k | 60.1 |" in text
+    assert "| Winoground | 9.5 |" in text and "| imagenet1k | top-1 | 60.1 |" in text
     assert "| coco | 66.0 | 86.9 | 50.1 |" in text
     assert 'pipeline("zero-shot-image-classification", model="me/fsc-clip-b32")' in text
     assert "@inproceedings{oh2024preserving" in text

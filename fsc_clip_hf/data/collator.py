@@ -34,8 +34,10 @@ class FSCCollator:
             returning K lists (one per type, each ``len(captions)`` long) of str or None.
         max_length: token cap for captions and negatives; default the tokenizer's
             ``model_max_length`` (77 for CLIP).
-        train_transform: optional callable PIL -> PIL applied before the image processor
-            (augmentation; runs in the workers, whose ``random``/``torch`` seeds DataLoader sets).
+        train_transform: optional augmentation ``(PIL image, seed) -> PIL image`` at the model's input
+            size (e.g. ``augment.RandomResizedCrop``); its output is only normalised, without the
+            processor's resize and centre crop. The seed follows from ``seed``, the epoch and the
+            sample, so a view does not depend on the worker that made it or on a resume.
         use_dataset_negatives: add one type, ``"precomputed"``, drawn from each sample's
             ``"negatives"`` list (e.g. the NegCLIP TSV), a fresh deterministic pick per epoch.
         seed: seed of that per-epoch pick.
@@ -84,6 +86,9 @@ class FSCCollator:
             return image, caption  # already decoded and counted by the source
         return prepare_sample(image, caption, self.skip_stats, self.image_limits)
 
+    def _view_seed(self, epoch: int, image: Image.Image, caption: str) -> int:
+        return zlib.crc32(f"{self.seed}|{epoch}|{image.size}|{caption}".encode())
+
     def _dataset_negative(self, candidates, caption: str, epoch: int) -> str | None:
         candidates = [c for c in candidates or [] if isinstance(c, str) and c.strip() and not _same_text(c, caption)]
         if not candidates:
@@ -126,9 +131,14 @@ class FSCCollator:
         samples = [s for s, _ in kept]
         images = [image for _, (image, _) in kept]
         captions = [caption for _, (_, caption) in kept]
-        if self.train_transform is not None:
-            images = [self.train_transform(image) for image in images]
-        pixel_values = self.image_processor(images=images, return_tensors="pt")["pixel_values"]
+        if self.train_transform is None:
+            pixel_values = self.image_processor(images=images, return_tensors="pt")["pixel_values"]
+        else:
+            epoch = self.epoch
+            images = [self.train_transform(image, self._view_seed(epoch, image, caption))
+                      for image, caption in zip(images, captions)]
+            pixel_values = self.image_processor(images=images, return_tensors="pt", do_resize=False,
+                                                do_center_crop=False)["pixel_values"]
 
         negatives = self._negatives(samples, captions)
         present = [(t, b, text) for t, per_type in enumerate(negatives) for b, text in enumerate(per_type) if text]

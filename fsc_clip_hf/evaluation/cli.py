@@ -20,11 +20,13 @@ import sys
 
 import torch
 from accelerate import PartialState
-from transformers import AutoProcessor, CLIPModel
+from transformers import CLIPModel
 
+from ..processor import PIXELS, load_processor
 from .adapters import BENCHMARKS, GROUPS
 from .report import coverage_line, write_report
 from .suite import evaluate_model
+from .wise_ft_sweep import parse_alphas, run_sweep
 
 logger = logging.getLogger(__name__)
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -35,6 +37,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--model_name_or_path", required=True, help="a CLIPModel checkpoint folder or Hub id")
     parser.add_argument("--processor_name_or_path", default=None, help="defaults to --model_name_or_path")
+    parser.add_argument("--pixels", choices=PIXELS, default="open_clip",
+                        help="open_clip: open_clip's evaluation transform, as the published numbers were measured; "
+                             "transformers: CLIPImageProcessor's (one pixel off in the crop for a third of image "
+                             "sizes); folder: as the processor's config says")
     parser.add_argument("--benchmarks", default="all",
                         help=f"comma-separated names or groups; groups: {', '.join(GROUPS)}; "
                              f"names: {', '.join(BENCHMARKS)}")
@@ -48,7 +54,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no_progress", action="store_true", help="no progress bars")
     parser.add_argument("--allow_missing", action="store_true",
                         help="exit 0 although some requested benchmarks have no data (a failed one still exits 1)")
-    return parser.parse_args(argv)
+    parser.add_argument("--wise_ft_alphas", type=parse_alphas, default=None,
+                        help="comma-separated WiSE-FT alphas (0: --pretrained, 1: the model): evaluates each, writes "
+                             "a results row per alpha and the Comp-vs-ZS curve (fsc_clip_hf.evaluation.wise_ft_sweep)")
+    parser.add_argument("--pretrained", default=None, help="with --wise_ft_alphas: the CLIP the model was fine-tuned from")
+    parser.add_argument("--wise_ft_lora_factors", action="store_true",
+                        help="with --wise_ft_alphas: interpolate as the authors' code does for LoRA runs (alpha^2)")
+    args = parser.parse_args(argv)
+    if args.wise_ft_alphas and not args.pretrained:
+        parser.error("--wise_ft_alphas needs --pretrained, the model it was fine-tuned from")
+    return args
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -62,9 +77,13 @@ def main(argv: list[str] | None = None) -> dict:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     device = torch.device(args.device) if args.device else state.device
     model = CLIPModel.from_pretrained(args.model_name_or_path, dtype=DTYPES[args.dtype]).to(device)
-    processor = AutoProcessor.from_pretrained(args.processor_name_or_path or args.model_name_or_path)
+    # Refuses a tokenizer that cannot be the model's (transformers' 2-token placeholder, a wrong vocabulary).
+    processor = load_processor(args.processor_name_or_path or args.model_name_or_path, model.config.text_config,
+                               pixels=args.pixels)
     logger.info("evaluating %s (%s, %s, %d process(es)) on %s from %s", args.model_name_or_path, args.dtype, device,
                 state.num_processes, args.benchmarks, os.path.abspath(args.data_root))
+    if args.wise_ft_alphas:
+        return run_sweep(args, model, processor, device, state.is_main_process)
     results = evaluate_model(model, processor, args.benchmarks, args.data_root,
                              model_name=args.model_name or args.model_name_or_path, batch_size=args.batch_size,
                              num_workers=args.num_workers, device=device, show_progress=not args.no_progress)

@@ -9,13 +9,17 @@ is embedded once per run. Three kinds of source:
 * :class:`TarMember`: a member of an uncompressed tar (the ``clip-benchmark/wds_*`` shards), read by
   offset so that a shard is never unpacked;
 * :class:`ImageBytes`: encoded bytes held in memory (Winoground loaded as a Hugging Face dataset),
-  keyed by their SHA-1.
+  keyed by their SHA-1;
+* :class:`ZipMember`: a member of a zip archive (ELEVATER's releases), read from its local header.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import struct
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,4 +83,40 @@ class ImageBytes:
             return image.convert("RGB")
 
 
-ImageSource = ImageFile | TarMember | ImageBytes
+@dataclass(frozen=True)
+class ZipMember:
+    """A file inside a zip archive, located by its local header (``zipfile.ZipInfo.header_offset``).
+
+    Opening reads that header and the member's bytes only: the archive's central directory (50,000
+    entries for ImageNet's) is parsed once, when the benchmark is read, never per image, and no open
+    archive is shared between DataLoader workers.
+    """
+
+    zip_path: str
+    name: str
+    header_offset: int
+    compress_size: int
+    compress_type: int = zipfile.ZIP_STORED
+
+    @property
+    def key(self) -> str:
+        return f"{self.zip_path}::{self.name}"
+
+    def open(self) -> Image.Image:
+        with open(self.zip_path, "rb") as handle:
+            handle.seek(self.header_offset)
+            header = handle.read(30)
+            if len(header) < 30 or header[:4] != b"PK\x03\x04":
+                raise ValueError(f"{self.key}: no zip member header at offset {self.header_offset}")
+            name_length, extra_length = struct.unpack("<HH", header[26:30])
+            handle.seek(self.header_offset + 30 + name_length + extra_length)
+            data = handle.read(self.compress_size)
+        if self.compress_type == zipfile.ZIP_DEFLATED:
+            data = zlib.decompress(data, -zlib.MAX_WBITS)
+        elif self.compress_type != zipfile.ZIP_STORED:
+            raise ValueError(f"{self.key}: zip compression method {self.compress_type} is not supported")
+        with Image.open(io.BytesIO(data)) as image:
+            return image.convert("RGB")
+
+
+ImageSource = ImageFile | TarMember | ImageBytes | ZipMember

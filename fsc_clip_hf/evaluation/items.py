@@ -85,12 +85,18 @@ class RetrievalSet:
 
 @dataclass
 class ZeroShotTask:
-    """Images with class labels; each class prompt is ``template.replace("{c}", classname)``."""
+    """Images with class labels; each class prompt is ``template.replace("{c}", classname)``.
+
+    ``labels`` holds each image's class index, or for a multi-label task (``metric="map_11point"``) its
+    list of class indices; ``metric`` is the task's score (a key of
+    :data:`fsc_clip_hf.evaluation.zeroshot_metrics.METRICS`).
+    """
 
     classnames: list[str]
     templates: list[str]
     images: list[ImageSource]
-    labels: list[int]
+    labels: list[int] | list[list[int]]
+    metric: str = "top1"
 
 
 # Why an item was left out (the keys of ``Skips`` counts and of ``results.json``).

@@ -6,7 +6,8 @@ its README):
 * the 202 models of the authors' companion study (``results.csv`` and ``individual_results.csv`` of
   GitHub ``ytaek-oh/vl_compo``): pretrained CLIPs of many families and the compositionality fine-tunes
   (NegCLIP, CE-CLIP, DAC, CLoVe, ...), per benchmark and per subset, on 10 of Comp's 11 benchmarks
-  (no SPEC), with ZS (``21_tasks_avg``) and retrieval.
+  (no SPEC), with ZS (``21_tasks_avg``), its 21 tasks (``subsets["elevator"]``, keyed by ELEVATER's
+  config names) and retrieval.
 
 Scores are percentages, keyed by the benchmark titles of the adapters (``"ARO"``, ..., ``"SPEC"``).
 """
@@ -82,9 +83,12 @@ def vl_compo_models() -> tuple[PublishedModel, ...]:
     """The 202 models of the companion study, with their per-subset scores (adapter subset names;
     EqBen's ``eqbenag::text`` becomes ``eqbenag/text`` as the adapter reports it)."""
     models = []
-    for row, subsets in zip(_rows("vl_compo_results.csv"), _rows("vl_compo_individual_results.csv"), strict=True):
-        if (row["arch"], row["pretrained"]) != (subsets["arch"], subsets["pretrained"]):
-            raise ValueError(f"published_data: the two vl_compo files disagree at {row['arch']} {row['pretrained']}")
+    for row, subsets, tasks in zip(_rows("vl_compo_results.csv"), _rows("vl_compo_individual_results.csv"),
+                                   _rows("vl_compo_zeroshot_results.csv"), strict=True):
+        if not (row["arch"], row["pretrained"]) == (subsets["arch"], subsets["pretrained"]) == (tasks["arch"],
+                                                                                                tasks["pretrained"]):
+            raise ValueError(f"published_data: the vl_compo files disagree at {row['arch']} {row['pretrained']}")
+        subsets = {**subsets, **tasks}
         per_subset: dict[str, dict[str, float]] = {}
         for column, value in subsets.items():
             if "::" in column:

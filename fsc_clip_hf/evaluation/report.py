@@ -14,11 +14,14 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Sequence
 
 from .adapters import COMPOSITIONALITY, GROUPS
 from .adapters.retrieval import RECALLS
+from .adapters.zeroshot import TASK_BY_NAME
 from .published import (COMPOSITIONAL_FAMILY, REFERENCE_MODELS, SHARED_BENCHMARKS, fsc_clip_runs, published_model,
                         vl_compo_models)
+from .zeroshot_metrics import metric_label
 
 FILES = ("results.json", "results.md", "comp_vs_zs.png")
 _FAMILY_LABELS = {"comp": "benchmarks", "zs": "tasks", "retrieval": "sets"}
@@ -100,8 +103,11 @@ def markdown_report(results: dict) -> str:
     tasks = [name for name in GROUPS["zs"] if name in details]
     if tasks:
         lines += ["## Zero-shot classification", ""]
-        lines += _table(["task", "top-1", "top-5"], [[details[t]["title"], _cell(details[t]["subsets"].get("top1")),
-                                                      _cell(details[t]["subsets"].get("top5"))] for t in tasks])
+        published = openai.get("elevator", {})
+        lines += _table(["task", "metric", "score", "top-1", "top-5", "openai ViT-B/32 (published)"],
+                        [[details[t]["title"], metric_label(TASK_BY_NAME[t].metric), _cell(details[t]["score"]),
+                          *(_cell(details[t]["subsets"].get(k)) for k in ("top1", "top5")),
+                          _cell(published.get(TASK_BY_NAME[t].config))] for t in tasks])
     if results["retrieval"]:
         lines += ["## Retrieval", ""]
         lines += _table(["set", *(r.replace("_r", " R@").upper() for r in RECALLS)],
@@ -144,11 +150,14 @@ def shared_comp(results: dict) -> float | None:
     return None if any(value is None for value in values) else sum(values) / len(values)
 
 
-def plot_comp_vs_zs(results: dict, path: str) -> None:
+def plot_comp_vs_zs(results: dict, path: str, curve: Sequence[tuple[str, dict]] = ()) -> None:
     """Compositionality against ZS: the 202 models of the authors' companion study (compositionality
     fine-tunes and the openai CLIPs named), the 12 published FSC-CLIP runs, and this model when it has
     every benchmark. The vertical axis is the mean over the 10 benchmarks all of them were scored on
-    (Comp without SPEC), so that every point is on the same footing."""
+    (Comp without SPEC), so that every point is on the same footing.
+
+    ``curve``: ``(label, results)`` of variants of this model (a WiSE-FT sweep), joined by a line.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -185,7 +194,8 @@ def plot_comp_vs_zs(results: dict, path: str) -> None:
     else:
         ax.text(0.02, 0.02, f"{results['model']}: not all of the 10 benchmarks and ZS measured", transform=ax.transAxes,
                 fontsize=8)
-    ax.set_xlabel("ZS: mean zero-shot accuracy over 21 tasks (%)")
+    _draw_curve(ax, [(label, variant["summary"].get("zs"), shared_comp(variant)) for label, variant in curve])
+    ax.set_xlabel("ZS: mean over 21 zero-shot tasks, each with its ELEVATER metric (%)")
     ax.set_ylabel("Comp without SPEC: mean over 10 compositionality benchmarks (%)")
     ax.set_title("Compositionality vs. zero-shot accuracy")
     ax.grid(alpha=0.3)
@@ -197,6 +207,8 @@ def plot_comp_vs_zs(results: dict, path: str) -> None:
         ax.scatter(synthetic["zs"], synthetic["comp"], marker="*", s=220, color="tab:red")
         ax.annotate(str(results["model"]), (synthetic["zs"], synthetic["comp"]), textcoords="offset points",
                     xytext=(6, 6), fontsize=8)
+        _draw_curve(ax, [(label, (summary := variant.get("synthetic", {}).get("summary", {})).get("zs"),
+                          summary.get("comp")) for label, variant in curve])
         ax.set_xlabel("synthetic ZS (%)")
         ax.set_ylabel("synthetic Comp (%)")
         ax.set_title("Synthetic world")
@@ -205,3 +217,13 @@ def plot_comp_vs_zs(results: dict, path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=130, bbox_inches="tight")
     plt.close(fig)
+
+
+def _draw_curve(ax, points: list[tuple[str, float | None, float | None]]) -> None:
+    """``(label, zs, comp)`` of variants of the model, joined in order; those missing a value are left out."""
+    points = [(label, zs, comp) for label, zs, comp in points if zs is not None and comp is not None]
+    if points:
+        ax.plot([zs for _, zs, _ in points], [comp for *_, comp in points], marker="o", markersize=4, linewidth=1,
+                color="tab:red", zorder=2)
+        for label, zs, comp in points:
+            ax.annotate(label, (zs, comp), textcoords="offset points", xytext=(4, 4), fontsize=6, color="tab:red")

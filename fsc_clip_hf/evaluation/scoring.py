@@ -7,7 +7,8 @@ time. Every score is a percentage. What comes back, keyed by subset:
 * choice items (both directions): ``{"accuracy", "count"}``;
 * pairs: ``{"text", "image", "group", "count"}``;
 * a retrieval gallery: ``{"i2t_r1", "i2t_r5", "i2t_r10", "t2i_r1", ..., "count"}``;
-* a zero-shot task: ``{"top1", "top5", "count"}``.
+* a zero-shot task: its metric (``top1``, ``mean_per_class``, ``map_11point`` or ``roc_auc``), ``top1`` and
+  ``top5`` where defined, and ``count``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import torch.nn.functional as F
 from .embedding import CLIPEmbedder
 from .items import UNREADABLE_IMAGE, BenchmarkData, ImageChoice, Pair, RetrievalSet, Skips, TextChoice, ZeroShotTask
 from .metrics import load_metric
+from .zeroshot_metrics import zeroshot_scores
 
 logger = logging.getLogger(__name__)
 
@@ -198,8 +200,7 @@ def zeroshot_classifier(task: ZeroShotTask, embedder: CLIPEmbedder) -> torch.Ten
 
 
 def score_zeroshot(task: ZeroShotTask, embedder: CLIPEmbedder) -> dict[str, float]:
-    """Top-1 / top-5 accuracy of classifying the task's images against its class prompts."""
-    classifier = zeroshot_classifier(task, embedder)
-    ranked = _top_k(embedder.images(task.images), classifier, 5)
-    result = load_metric("zeroshot_accuracy").compute(predictions=ranked, references=task.labels)
-    return {**_percent(result), "count": len(task.labels)}
+    """The task's ELEVATER metric (with top-1 / top-5 for single-label tasks) of classifying its images
+    against its class prompts, from ``softmax(100 * image @ classes)`` (:mod:`.zeroshot_metrics`)."""
+    probabilities = (100.0 * embedder.images(task.images) @ zeroshot_classifier(task, embedder).T).softmax(dim=-1)
+    return {**zeroshot_scores(probabilities, task.labels, task.metric), "count": len(task.labels)}

@@ -11,7 +11,7 @@ data is absent is listed under ``missing`` with the download to make, one that f
       "summary":   {"comp", "zs", "i2t_r1", "t2i_r1", "i2t_r5", ...},   # published suite, covered columns only
       "coverage":  {"comp": {"evaluated": 9, "of": 11}, "zs": {...}, "retrieval": {...}},
       "benchmarks": {"ARO": 85.1, ...},          # Comp benchmarks by title
-      "zeroshot":  {"imagenet1k": 63.1, ...},     # top-1 per task
+      "zeroshot":  {"imagenet1k": 63.1, ...},     # each task's ELEVATER metric
       "retrieval": {"coco": {"i2t_r1": ..., ...}, "flickr30k": {...}},
       "details":   {name: {"title", "family", "suite", "score", "subsets": {...}, "items", "skipped",
                            "counts": {subset: {"items": n, "skipped": {reason: k}}}, "item_set", "notes"}},
@@ -20,11 +20,12 @@ data is absent is listed under ``missing`` with the download to make, one that f
       "failed":    {name: "error"},
     }
 
-Comp is the mean of the Comp benchmarks' headline scores, ZS the mean top-1 of the zero-shot tasks,
-I2T / T2I Ret the mean Recall@1 of the retrieval sets; ``coverage`` says how many of each were there. A
-partially present benchmark (``missing`` says which parts) has its subsets scored but no headline, so it
-does not count in the averages. A benchmark left with nothing to score (every image unreadable, every
-record malformed) is ``failed``, never a NaN: ``results.json`` is always valid JSON.
+Comp is the mean of the Comp benchmarks' headline scores, ZS the mean of the zero-shot tasks' scores
+(each its ELEVATER metric), I2T / T2I Ret the mean Recall@1 of the retrieval sets; ``coverage`` says how
+many of each were there. A partially present benchmark (``missing`` says which parts) has its subsets
+scored but no headline, so it does not count in the averages. A benchmark left with nothing to score
+(every image unreadable, every record malformed) is ``failed``, never a NaN: ``results.json`` is always
+valid JSON.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ Runs the training data path end to end on the synthetic world's WebDataset shard
     epoch, or a run with a pre-computed cache, sees).
 The hard-negative generator (`fsc_clip_hf.negatives`) is imported lazily; without it only the first
 mode runs. "epoch" counts the whole pass including worker start-up, "steady" starts after the first
-batch. Target on a 2-core machine: >= 300 samples/s cached with 2 workers.
+batch. Training images go through `--train-transform` (default: the published recipes' open_clip crop).
+Target on a 2-core machine: >= 300 samples/s cached with 2 workers.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import torch
 from transformers import CLIPProcessor
 
 from fsc_clip_hf.data import FSCCollator, load_image_text_dataset
+from fsc_clip_hf.data.augment import TRAIN_TRANSFORMS, build_train_transform
 from fsc_clip_hf.data.synthetic import load_synthetic_world, write_synthetic_world
 
 TARGET = 300.0  # samples/s, cached negatives, 2 workers
@@ -40,9 +42,10 @@ def negative_generator(style: str, seed: int):
         return None, f"HardNegativeGenerator unavailable: {err}"
 
 
-def measure(world, processor, workers: int, batch_size: int, generator) -> dict:
+def measure(world, processor, workers: int, batch_size: int, generator, train_transform) -> dict:
     data = load_image_text_dataset(world.train_shards, seed=0, shuffle_buffer=1000)
-    collator = FSCCollator(processor, negative_generator=generator, skip_stats=data.skip_stats)
+    collator = FSCCollator(processor, negative_generator=generator, skip_stats=data.skip_stats,
+                           train_transform=train_transform)
     loader = torch.utils.data.DataLoader(data.dataset, batch_size=batch_size, num_workers=workers,
                                          collate_fn=collator)
     start = time.perf_counter()
@@ -69,6 +72,8 @@ def main(argv=None) -> None:
     parser.add_argument("--workers", type=int, default=2, help="N in the '0 and N workers' runs")
     parser.add_argument("--style", default="fsc-clip", help="hard-negative style")
     parser.add_argument("--world", default=None, help="reuse a written synthetic world instead of a temporary one")
+    parser.add_argument("--train-transform", default="open_clip", choices=TRAIN_TRANSFORMS,
+                        help="training-image transform (the recipes' train_transform)")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -81,6 +86,8 @@ def main(argv=None) -> None:
               f"ready in {time.perf_counter() - start:.1f}s; load average {os.getloadavg()[0]:.2f} "
               f"on {os.cpu_count()} CPUs; torch threads {torch.get_num_threads()}")
         processor = CLIPProcessor.from_pretrained(world.processor_dir)
+        transform = build_train_transform(args.train_transform, world.image_size)
+        print(f"training images: {transform or 'the evaluation transform'}")
 
         modes = [("no negatives", None)]
         cold, why = negative_generator(args.style, seed=0)
@@ -103,7 +110,7 @@ def main(argv=None) -> None:
             for workers in sorted({0, args.workers}):
                 # a cold generator must stay cold: give each run a fresh one
                 gen = negative_generator(args.style, 0)[0] if name.startswith("negatives cold") else generator
-                r = measure(world, processor, workers, args.batch_size, gen)
+                r = measure(world, processor, workers, args.batch_size, gen, transform)
                 results[(name, workers)] = r
                 print(f"| {name} | {workers} | {r['epoch']:.0f} | {r['steady']:.0f} | {r['first_batch_s']:.2f} |",
                       flush=True)

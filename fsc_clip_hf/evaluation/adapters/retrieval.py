@@ -4,7 +4,7 @@ Read from the ``clip-benchmark/wds_mscoco_captions`` and ``clip-benchmark/wds_fl
 repositories (layout in :mod:`.webdataset`; each sample an image and its captions, one per line),
 downloaded under ``data_root/retrieval/<repository name>/``, e.g.::
 
-    huggingface-cli download clip-benchmark/wds_mscoco_captions --repo-type dataset \\
+    hf download clip-benchmark/wds_mscoco_captions --repo-type dataset \\
         --include "test/*" "*.txt" --local-dir <data_root>/retrieval/wds_mscoco_captions
 
 Recall@1/5/10 image → text (an image is right when any of its captions is retrieved) and text → image;
@@ -31,7 +31,7 @@ class Retrieval(Benchmark):
     def __init__(self, name: str, title: str, repository: str):
         self.name, self.title, self.repository = name, title, repository
         self.folder = os.path.join("retrieval", repository)
-        self.download = (f"huggingface-cli download clip-benchmark/{repository} --repo-type dataset "
+        self.download = (f"hf download clip-benchmark/{repository} --repo-type dataset "
                          f'--include "test/*" "*.txt" --local-dir <data_root>/retrieval/{repository}')
 
     def load(self, data_root: str) -> BenchmarkData:

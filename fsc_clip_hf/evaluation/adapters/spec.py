@@ -28,7 +28,7 @@ SUBSETS = ("absolute_size", "relative_size", "absolute_spatial", "relative_spati
 
 class SPEC(Benchmark):
     name, title, family, folder = "spec", "SPEC", "comp", "spec"
-    download = ("Download data.zip of the Hub dataset wjpoom/SPEC (huggingface-cli download wjpoom/SPEC data.zip "
+    download = ("Download data.zip of the Hub dataset wjpoom/SPEC (hf download wjpoom/SPEC data.zip "
                 "--repo-type dataset) and unzip it into spec/ (one folder per subset).")
 
     def load(self, data_root: str) -> BenchmarkData:

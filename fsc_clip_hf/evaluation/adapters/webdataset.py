@@ -1,11 +1,13 @@
 """Reading the ``clip-benchmark/wds_*`` WebDataset layout (as CLIP_benchmark writes and reads it)::
 
     <dataset>/test/nshards.txt                 number of shards N
-    <dataset>/test/0.tar ... <N-1>.tar         samples: <key>.webp|png|jpg|jpeg + <key>.cls (label) or
-                                               <key>.txt (captions, one per line, retrieval sets)
+    <dataset>/test/0.tar ... <N-1>.tar         samples: <key>.webp|png|jpg|jpeg + <key>.cls (label),
+                                               <key>.npy (multi-label sets: a 0/1 vector over the classes,
+                                               numpy's .npy serialisation) or <key>.txt (captions, one per
+                                               line, retrieval sets)
     <dataset>/classnames.txt                   one class name per line (classification)
     <dataset>/zeroshot_classification_templates.txt   one prompt per line, "{c}" for the class name
-    <dataset>/dataset_type.txt                 "retrieval" for retrieval sets
+    <dataset>/dataset_type.txt                 "retrieval" for retrieval sets, "multilabel" for multi-label ones
 
 Shards are read with :mod:`tarfile`, never unpacked: images become :class:`TarMember` sources located
 by byte offset, the small text members are read right away.
@@ -34,8 +36,11 @@ def shard_paths(folder: str, split: str = "test") -> list[str]:
                   key=lambda path: [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path)])
 
 
-def read_samples(folder: str, text_fields: tuple[str, ...], split: str = "test") -> list[tuple[TarMember, dict]]:
-    """``(image, {field: text})`` for every sample that has an image and all ``text_fields``, in shard order."""
+def read_samples(folder: str, text_fields: tuple[str, ...], split: str = "test",
+                 binary_fields: tuple[str, ...] = ()) -> list[tuple[TarMember, dict]]:
+    """``(image, {field: value})`` for every sample that has an image and all fields, in shard order:
+    ``text_fields`` as text, ``binary_fields`` (such as ``npy``) as bytes."""
+    fields = (*text_fields, *binary_fields)
     samples = []
     for path in shard_paths(folder, split):
         grouped: dict[str, dict] = {}
@@ -49,8 +54,9 @@ def read_samples(folder: str, text_fields: tuple[str, ...], split: str = "test")
                 extension = extension.lower()
                 if extension in IMAGE_EXTENSIONS and "image" not in sample:
                     sample["image"] = TarMember(path, member.name, member.offset_data, member.size)
-                elif extension in text_fields:
-                    sample[extension] = archive.extractfile(member).read().decode("utf-8")
-        samples.extend((sample["image"], {field: sample[field] for field in text_fields})
-                       for sample in grouped.values() if "image" in sample and all(f in sample for f in text_fields))
+                elif extension in fields:
+                    data = archive.extractfile(member).read()
+                    sample[extension] = data if extension in binary_fields else data.decode("utf-8")
+        samples.extend((sample["image"], {field: sample[field] for field in fields})
+                       for sample in grouped.values() if "image" in sample and all(f in sample for f in fields))
     return samples

@@ -6,7 +6,9 @@ nothing is fetched from the Hub (it works with ``HF_HUB_OFFLINE=1``):
 * ``multiple_choice_accuracy``: the true option wins, ties settled strictly or argmax-first (both choice shapes);
 * ``group_scores``: Winoground's text / image / group scores of 2×2 groups;
 * ``retrieval_recall``: Recall@K of rankings;
-* ``zeroshot_accuracy``: top-1 / top-5 of class rankings.
+* ``zeroshot_accuracy``: top-1 / top-5 of class rankings;
+* ``zeroshot_mean_per_class``, ``zeroshot_map_11point``, ``zeroshot_roc_auc``: ELEVATER's other task metrics
+  (mean per-class accuracy, 11-point mAP of a multi-label task, ROC-AUC of a binary one).
 
 They return fractions (``evaluate``'s convention); the scoring layer reports percentages.
 """
@@ -17,7 +19,8 @@ from functools import cache
 from pathlib import Path
 
 METRICS_DIR = Path(__file__).resolve().parent
-METRIC_NAMES = ("multiple_choice_accuracy", "group_scores", "retrieval_recall", "zeroshot_accuracy")
+METRIC_NAMES = ("multiple_choice_accuracy", "group_scores", "retrieval_recall", "zeroshot_accuracy",
+                "zeroshot_mean_per_class", "zeroshot_map_11point", "zeroshot_roc_auc")
 
 
 def metric_path(name: str) -> str:

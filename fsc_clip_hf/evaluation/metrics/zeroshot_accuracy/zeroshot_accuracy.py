@@ -4,21 +4,26 @@ import datasets
 import evaluate
 
 _DESCRIPTION = """
-Fraction of images whose label is the best-ranked class (top-1) or among the five best (top-5; with
-fewer than five classes, among all of them).
+Fraction of images whose label is the best-ranked class (top-1) or among the five best (top-5). A
+top-k is reported only when the task has more than k classes: with five classes or fewer every label
+is "among the five best", and a top-5 of 100 would only say how few classes there are.
 """
 
 _KWARGS_DESCRIPTION = """
 Args:
-    predictions (`list` of `list` of `int`): per image the class indices ranked best first (five or all).
+    predictions (`list` of `list` of `int`): per image the class indices ranked best first (at least
+        min(5, num_classes) of them).
     references (`list` of `int`): the label of each image.
+    num_classes (`int`): the number of classes of the task.
 Returns:
-    top1, top5 (`float`): fractions in [0, 1].
+    top1, and top5 when num_classes > 5 (`float`): fractions in [0, 1].
 Examples:
     >>> metric = evaluate.load("fsc_clip_hf/evaluation/metrics/zeroshot_accuracy")
-    >>> metric.compute(predictions=[[3, 1, 0], [0, 2, 1]], references=[1, 0])
-    {'top1': 0.5, 'top5': 1.0}
+    >>> metric.compute(predictions=[[3, 1, 0], [0, 2, 1]], references=[1, 0], num_classes=4)
+    {'top1': 0.5}
 """
+
+_TOP_K = (1, 5)
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
@@ -33,9 +38,7 @@ class ZeroshotAccuracy(evaluate.Metric):
             ),
         )
 
-    def _compute(self, predictions, references):
+    def _compute(self, predictions, references, num_classes):
         count = len(predictions) or float("nan")
-        return {
-            "top1": sum(ranked[0] == label for ranked, label in zip(predictions, references)) / count,
-            "top5": sum(label in ranked[:5] for ranked, label in zip(predictions, references)) / count,
-        }
+        return {f"top{k}": sum(label in ranked[:k] for ranked, label in zip(predictions, references)) / count
+                for k in _TOP_K if k == 1 or k < num_classes}
