@@ -11,6 +11,7 @@ import argparse
 import logging
 import sys
 
+DATA_LINE_LOGGER = "fsc_clip_hf.data.callbacks"
 # Libraries that print through their own handler: their records must not reach ours a second time.
 OWN_HANDLER_LIBRARIES = ("huggingface_hub", "transformers", "datasets", "accelerate", "evaluate")
 
@@ -61,6 +62,8 @@ def setup_logging(args) -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S", level=ours)
     transformers.utils.logging.set_verbosity(level)
     logging.getLogger("fsc_clip_hf").setLevel(ours)
+    # Each process reads its own part of the data: each logs its epoch line (samples seen, skipped by reason).
+    logging.getLogger(DATA_LINE_LOGGER).setLevel(logging.INFO if args.log_level == "passive" else level)
     quiet_library_propagation()
 
 

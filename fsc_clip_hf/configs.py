@@ -250,7 +250,7 @@ def convert_value(action: argparse.Action, hint: Any, value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         if action.nargs in ("+", "*") or list in admits:
             return [_convert_one(action, item) for item in value]
-        raise ValueError(f"{list(value)!r} is a list; expected one {_type_name(action)}")
+        raise ValueError(f"{list(value)!r} is a list; expected one value ({_type_name(action)})")
     converted = _convert_one(action, value)
     return [converted] if action.nargs == "+" else converted
 
@@ -360,7 +360,7 @@ def check_options(args: FSCTrainingArguments, sources: dict) -> None:
                     f"Pass --{key} false to train CLIP / NegCLIP, or --loss_name fsc-clip")
     elif (loss.uses_global_hn or loss.uses_local_hn) and not (
             args.add_random_text_hard_negatives or args.use_dataset_negatives):
-        where = sources.get("loss_name") or _where(sources, "add_random_text_hard_negatives")
+        where = sources.get("loss_name") or sources.get("add_random_text_hard_negatives") or _origin(sources)
         raise RecipeError(
             f"{where}: loss_name: fsc-clip{'' if 'loss_name' in sources else ' (the default)'}"
             " needs hard negatives, and none are set: add_random_text_hard_negatives: fsc-clip (the paper's), "
@@ -369,6 +369,11 @@ def check_options(args: FSCTrainingArguments, sources: dict) -> None:
 
 def _where(sources: dict, key: str) -> str:
     return sources.get(key) or "the built-in default"
+
+
+def _origin(sources: dict) -> str:
+    """The recipe, if one was read, else the command line: where a missing option belongs."""
+    return next((where for where in sources.values() if where != COMMAND_LINE), COMMAND_LINE)
 
 
 def _named(error: ValueError, sources: dict) -> RecipeError:

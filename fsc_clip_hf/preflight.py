@@ -383,8 +383,8 @@ def _one_line(text: str) -> str:
 
 def check_precision(args: FSCTrainingArguments) -> list[Check]:
     if args.fp16 and args.device.type == "cpu":
-        return [Check("precision", MISSING, "fp16: true", "fp16 needs a GPU: on the CPU the run would train in "
-                      "float32 while its record says fp16", "--fp16 false (float32 on this machine)")]
+        return [Check("precision", MISSING, "fp16: true", "fp16 needs a GPU: on this CPU accelerate would silently "
+                      "train in float32", "--fp16 false (float32 on this machine); on a GPU the recipe runs as it is")]
     return []
 
 

@@ -126,6 +126,9 @@ class FSCTrainingArguments(TrainingArguments):
     warmup_steps: float = 50
     remove_unused_columns: bool = False
     hub_strategy: str = "end"
+    # Every trainable parameter takes part in every step (full, LoRA, every objective; tested), so DDP
+    # need not search the graph for unused ones, which PyTorch warns costs time on every rank.
+    ddp_find_unused_parameters: bool | None = False
     warmup_style: str = field(
         default="transformers",
         metadata={"help": "authors: open_clip's cosine_lr, lr*(s+1)/warmup at step s, also over steps the fp16 "

@@ -272,3 +272,17 @@ def test_requested_data_is_listed_with_its_steps_and_the_command_exits_by_what_f
     out = capsys.readouterr()
     assert "HTTP 404" in out.out and "run the same command again to resume" in out.err
     assert all(path.startswith(("/raw.githubusercontent.com/", "/zenodo.org/")) for path, _ in server.requests)
+
+
+def test_a_zero_shot_task_comes_from_clip_benchmarks_copy_unless_elevaters_release_is_there(tmp_path):
+    (tmp_path / "hub_cifar" / "test").mkdir(parents=True)
+    (tmp_path / "hub_cifar" / "test" / "0.tar").write_bytes(b"")
+    (tmp_path / "hub_cifar" / "classnames.txt").write_text("a\nb\n")
+    hub = FakeHub({"clip-benchmark/wds_vtab-cifar10": tmp_path / "hub_cifar"})
+    root = tmp_path / "data"
+    (root / "elevater" / "classification" / "dtd_20211007").mkdir(parents=True)
+    (root / "elevater" / "classification" / "dtd_20211007" / "test.txt").write_text("")
+    rows = {row.source.target: row.status for row in download_benchmarks("cifar10,dtd", root, hub=hub, progress=False)}
+    assert rows == {"zeroshot/wds_vtab-cifar10": FETCHED, "zeroshot/wds_vtab-dtd": PRESENT}
+    assert hub.calls == [("clip-benchmark/wds_vtab-cifar10", "dataset", ("test/*", "*.txt"))]
+    assert (root / "zeroshot" / "wds_vtab-cifar10" / "classnames.txt").exists()

@@ -10,11 +10,12 @@ import argparse
 import sys
 import time
 
+from ..cli import ArgumentParser
 from .resources import DEFAULT_SPACY_MODEL, ResourceMissingError
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fsc_clip_hf.negatives", description=__doc__,
+    parser = ArgumentParser(prog="python -m fsc_clip_hf.negatives", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     pre = sub.add_parser("precompute", help="parse a caption corpus into a candidate cache")

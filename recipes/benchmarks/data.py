@@ -9,7 +9,7 @@ Runs the training data path end to end on the synthetic world's WebDataset shard
     epoch, or a run with a pre-computed cache, sees).
 The hard-negative generator (`fsc_clip_hf.negatives`) is imported lazily; without it only the first
 mode runs. "epoch" counts the whole pass including worker start-up, "steady" starts after the first
-batch. Training images go through `--train-transform` (default: the published recipes' open_clip crop).
+batch. Training images go through `--train_transform` (default: the published recipes' open_clip crop).
 Target on a 2-core machine: >= 300 samples/s cached with 2 workers.
 """
 
@@ -23,6 +23,7 @@ import time
 import torch
 from transformers import CLIPProcessor
 
+from fsc_clip_hf.cli import ArgumentParser
 from fsc_clip_hf.data import FSCCollator, load_image_text_dataset
 from fsc_clip_hf.data.augment import TRAIN_TRANSFORMS, build_train_transform
 from fsc_clip_hf.data.synthetic import load_synthetic_world, write_synthetic_world
@@ -64,15 +65,15 @@ def measure(world, processor, workers: int, batch_size: int, generator, train_tr
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="benchmark.py data", description=__doc__,
+    parser = ArgumentParser(prog="benchmark.py data", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--num-train", type=int, default=2000)
-    parser.add_argument("--image-size", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--num_train", type=int, default=2000)
+    parser.add_argument("--image_size", type=int, default=64)
+    parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2, help="N in the '0 and N workers' runs")
     parser.add_argument("--style", default="fsc-clip", help="hard-negative style")
     parser.add_argument("--world", default=None, help="reuse a written synthetic world instead of a temporary one")
-    parser.add_argument("--train-transform", default="open_clip", choices=TRAIN_TRANSFORMS,
+    parser.add_argument("--train_transform", default="open_clip", choices=TRAIN_TRANSFORMS,
                         help="training-image transform (the recipes' train_transform)")
     args = parser.parse_args(argv)
 

@@ -53,13 +53,15 @@ class Source:
     target: str  # the file or folder it creates, relative to data_root
     what: str  # a short description (with its size when large)
     images: bool = False  # an image collection (--skip_images leaves it out)
+    alternatives: tuple[str, ...] = ()  # other layouts the adapter reads first: any of them present is enough
 
     def path(self, context: Context) -> Path:
         return context.root / self.target
 
     def present(self, context: Context) -> bool:
-        """Whether ``target`` is already there (fetched before, or put there by hand): then it is left alone."""
-        return _exists(self.path(context))
+        """Whether ``target`` (or an alternative) is already there, fetched before or put there by hand:
+        then it is left alone."""
+        return any(_exists(context.root / path) for path in (self.target, *self.alternatives))
 
     def fetch(self, context: Context) -> str:
         """Make ``target`` exist; returns a short note. Raises DownloadError (or Gated)."""
@@ -345,6 +347,27 @@ def _drive(target: str, drive_id: str, what: str, archive_name: str = "", images
                      archive_name=archive_name)
 
 
+def zeroshot_sources() -> dict[str, list[Source]]:
+    """Each zero-shot task from clip-benchmark's copy on the Hub (Hateful Memes, which has none, from the
+    challenge's release mirrored there); a task whose ELEVATER release is present is left alone, since
+    the adapter reads that first."""
+    from ..adapters.elevater import FOLDER
+    from ..adapters.zeroshot import TASKS, HatefulMemes
+
+    sources = {}
+    for task in TASKS:
+        release = (f"{FOLDER}/classification/{task.release}",)
+        if task.wds:
+            sources[task.name] = [HubDataset(f"zeroshot/{task.wds[0]}", f"{task.title} (clip-benchmark's copy)",
+                                             alternatives=release + tuple(f"zeroshot/{w}" for w in task.wds[1:]),
+                                             repo=f"clip-benchmark/{task.wds[0]}", include=("test/*", "*.txt"))]
+        elif task.name == "hateful_memes":
+            sources[task.name] = [HubDataset(HatefulMemes.ORIGINAL, "Hateful Memes (the challenge's dev_seen)",
+                                             alternatives=release, repo="neuralcatcher/hateful_memes",
+                                             include=("dev_seen.jsonl", "img/*"), images=True)]
+    return sources
+
+
 def benchmark_sources() -> dict[str, list[Source | str]]:
     """Per benchmark, its sources; a string names a shared image collection of ``SHARED``."""
     return {
@@ -404,6 +427,7 @@ def benchmark_sources() -> dict[str, list[Source | str]]:
                                   include=("data/*",), archives=(("data/images.zip", "data/images"),), gated=True)],
         "spec": [HubDataset("spec", "SPEC (data.zip)", repo="wjpoom/SPEC", include=("data.zip",),
                             archives=(("data.zip", "data"),))],
+        **zeroshot_sources(),
         "coco": [HubDataset("retrieval/wds_mscoco_captions", "COCO 5k retrieval (clip-benchmark)",
                             repo="clip-benchmark/wds_mscoco_captions", include=("test/*", "*.txt"))],
         "flickr30k": [HubDataset("retrieval/wds_flickr30k", "Flickr30k 1k retrieval (clip-benchmark)",
