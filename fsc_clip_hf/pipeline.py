@@ -8,6 +8,7 @@ import math
 import os
 import tempfile
 
+from .checkpoints import latest_complete_checkpoint, verify_checkpoint
 from .data import DataEpochCallback, FSCCollator, load_image_text_dataset
 from .data.augment import build_train_transform
 from .evaluation.benchmarks import check_benchmarks
@@ -18,7 +19,7 @@ from .losses import FSCLossConfig
 from .model_card import hub_base_model, hub_datasets, run_settings
 from .modeling import FSCCLIPModel
 from .processor import load_processor
-from .trainer import FSCTrainer, latest_complete_checkpoint
+from .trainer import FSCTrainer
 from .training_args import FSCTrainingArguments
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,8 @@ def _input_side(image_processor) -> int:
 
 
 def resolve_resume(args: FSCTrainingArguments) -> str | None:
-    """`resume_from_checkpoint`: a folder, or true/last for the newest complete checkpoint."""
+    """`resume_from_checkpoint`: a folder (verified against its completion marker), or true/last for the
+    newest complete and intact checkpoint."""
     value = args.resume_from_checkpoint
     if value is None or str(value).lower() in ("false", "none", ""):
         return None
@@ -55,6 +57,7 @@ def resolve_resume(args: FSCTrainingArguments) -> str | None:
         return checkpoint
     if not os.path.isdir(value):
         raise FileNotFoundError(f"resume_from_checkpoint={value!r} is not a folder")
+    verify_checkpoint(value)
     return value
 
 
@@ -92,6 +95,7 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
         shuffle_buffer=args.shuffle_buffer,
         process_index=args.process_index,
         num_processes=args.world_size,
+        allow_paths_outside_root=args.allow_paths_outside_root,
     )
     if args.max_steps <= 0:
         if data.num_rows is None:
@@ -120,7 +124,7 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
         train_dataset=data.dataset,
         data_collator=collator,
         processing_class=processor,
-        callbacks=[DataEpochCallback(data.skip_stats, collator, data.dataset)],
+        callbacks=[DataEpochCallback(data.skip_stats, collator, data.dataset, seek=data.seek)],
     )
     trainer.run_sources = {"model": model_path, "train_data": train_data}  # what save_final's card records
     trainer.train(resume_from_checkpoint=resolve_resume(args))

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
-import re
 
 import torch
 from torch.utils.data import DataLoader
 from transformers import Trainer, TrainerCallback
 from transformers.trainer_utils import IntervalStrategy
 
+from .checkpoints import rotate_checkpoints, write_marker
+from .data.callbacks import DataEpochCallback
+from .data.resume import PLACEHOLDER_KEY, STREAM_KEY, SeekableStream, TaggedCollate
 from .losses import FSCLoss
 from .schedules import ScheduleFollowsGlobalStep, open_clip_cosine_schedule
 from .training_args import FSCTrainingArguments
@@ -19,26 +22,8 @@ from .training_args import FSCTrainingArguments
 logger = logging.getLogger(__name__)
 
 MAX_LOGIT_SCALE = math.log(100.0)
-# Written into a checkpoint folder once everything else in it is on disk.
-COMPLETE_MARKER = "checkpoint_complete"
-
-
-def latest_complete_checkpoint(output_dir: str) -> str | None:
-    """The newest `checkpoint-N` folder that was written to the end; partial ones (a run killed
-    while saving) are skipped with a warning."""
-    if not os.path.isdir(output_dir):
-        return None
-    steps = sorted(
-        (int(match.group(1)), name)
-        for name in os.listdir(output_dir)
-        if (match := re.fullmatch(r"checkpoint-(\d+)", name))
-    )
-    for _, name in reversed(steps):
-        path = os.path.join(output_dir, name)
-        if os.path.exists(os.path.join(path, COMPLETE_MARKER)):
-            return path
-        logger.warning("skipping %s: it was not written to the end (interrupted run)", path)
-    return None
+# Per process, in each checkpoint: the epoch and the stream position reached (DataEpochCallback.state_dict).
+DATA_STATE = "data_state-{rank}.json"
 
 
 class LogitScaleClampCallback(TrainerCallback):
@@ -47,6 +32,10 @@ class LogitScaleClampCallback(TrainerCallback):
     def on_optimizer_step(self, args, state, control, model=None, **kwargs):
         with torch.no_grad():
             _unwrap(model).logit_scale.clamp_(0, MAX_LOGIT_SCALE)
+
+
+def _distributed() -> bool:
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
 
 
 def _unwrap(model):
@@ -80,8 +69,29 @@ class FSCTrainer(Trainer):
         self._term_sums: dict[str, torch.Tensor] = {}
         self._term_count = 0
         self.add_callback(LogitScaleClampCallback())
+        if self._streaming() and self._data_epochs is None:  # the epoch bookkeeping a stream needs
+            self.add_callback(DataEpochCallback(dataset=self.train_dataset))
+        if _distributed():
+            # TrainingArguments hands ddp_timeout to the process group except on CPU (use_cpu: gloo keeps
+            # torch's 30 minutes), so a hung process would hang the others that long.
+            torch.distributed.distributed_c10d._set_pg_timeout(args.ddp_timeout_delta)
         if self.args.warmup_style == "authors":
             self.add_callback(ScheduleFollowsGlobalStep())
+
+    def train(self, *args, **kwargs):
+        """`Trainer.train`; a collective that times out (another process hung or dead) fails with a message
+        that says so."""
+        try:
+            return super().train(*args, **kwargs)
+        except RuntimeError as err:  # torch.distributed.DistBackendError is one
+            if not (_distributed() and "timed out" in str(err).lower()):
+                raise
+            message = (f"process {self.args.process_index}: a collective operation waited more than "
+                       f"ddp_timeout={self.args.ddp_timeout}s for the other processes: one of them is hung (stopped, "
+                       "deadlocked or far slower) or dead, so the run stops here. Resume from the last checkpoint "
+                       "(--resume_from_checkpoint last); raise ddp_timeout if a step can legitimately take longer.")
+            logger.error(message)
+            raise RuntimeError(message) from err
 
     def create_scheduler(self, num_training_steps: int, optimizer=None):
         if self.args.warmup_style != "authors" or self.lr_scheduler is not None:
@@ -95,16 +105,25 @@ class FSCTrainer(Trainer):
         # Biases, norms, the class embedding and the logit scale (all < 2-D) take no weight decay.
         return [name for name, param in model.named_parameters() if param.ndim >= 2]
 
+    @property
+    def _data_epochs(self) -> DataEpochCallback | None:
+        return next((cb for cb in self.callback_handler.callbacks if isinstance(cb, DataEpochCallback)), None)
+
+    def _streaming(self) -> bool:
+        return isinstance(self.train_dataset, torch.utils.data.IterableDataset)
+
     def get_train_dataloader(self) -> DataLoader:
         """The stream is already split per process (`split_dataset_by_node`); accelerate's own sharding
-        would split it a second time, so the loader is built here and only the model is distributed."""
-        if not isinstance(self.train_dataset, torch.utils.data.IterableDataset):
+        would split it a second time, so the loader is built here and only the model is distributed.
+        Its batches carry their stream position, for exact resume (`fsc_clip_hf.data.resume`)."""
+        if not self._streaming():
             return super().get_train_dataloader()
+        seek = self._data_epochs.seek
         workers = self.args.dataloader_num_workers
         return DataLoader(
-            self.train_dataset,
+            self.train_dataset if seek is None else SeekableStream(self.train_dataset, seek),
             batch_size=self._train_batch_size,
-            collate_fn=self.data_collator,
+            collate_fn=TaggedCollate(self.data_collator),
             num_workers=workers,
             pin_memory=self.args.dataloader_pin_memory,
             persistent_workers=self.args.dataloader_persistent_workers and workers > 0,
@@ -112,19 +131,60 @@ class FSCTrainer(Trainer):
             drop_last=self.args.dataloader_drop_last,
         )
 
+    def get_batch_samples(self, epoch_iterator, num_batches, device):
+        """The Trainer's prefetch of one optimiser step's micro-batches; each batch's stream position is
+        recorded here (these are the batches the next checkpoint has trained on)."""
+        batches, num_items = super().get_batch_samples(epoch_iterator, num_batches, device)
+        for batch in batches:
+            tag = batch.pop(STREAM_KEY, None)
+            if tag is not None and self._data_epochs is not None:
+                self._data_epochs.batch_consumed(int(tag[0]), int(tag[1]))
+            if PLACEHOLDER_KEY in batch:
+                raise RuntimeError("a placeholder batch of the resume reached training: the resume plan and the "
+                                   "Trainer's skipped batch count disagree")
+        return batches, num_items
+
+    def _init_training_state(self, max_steps, num_update_steps_per_epoch, num_train_epochs, resume_from_checkpoint,
+                             trial):
+        """On resume of a stream, the Trainer would place the checkpoint in epoch 0 (a stream has no length,
+        so it takes `max_steps` as the epoch length) and skip `global_step` batches of it. The epoch and the
+        batches taken in it come from the checkpoint's data state instead."""
+        epochs, steps = super()._init_training_state(max_steps, num_update_steps_per_epoch, num_train_epochs,
+                                                     resume_from_checkpoint, trial)
+        tracker = self._data_epochs
+        if resume_from_checkpoint is None or tracker is None or not self._streaming():
+            return epochs, steps
+        path = os.path.join(resume_from_checkpoint, DATA_STATE.format(rank=self.args.process_index))
+        if not os.path.isfile(path):
+            logger.warning("%s has no %s: the data position is unknown, the stream restarts at epoch %d", path,
+                           os.path.basename(path), epochs)
+            return epochs, steps
+        with open(path) as handle:
+            tracker.load_state_dict(json.load(handle), self.args)
+        steps = 0 if self.args.ignore_data_skip else tracker.batches_this_epoch
+        logger.info("resuming in epoch %d after %d of its batches (from step %d)", tracker.epoch, steps,
+                    tracker.epoch_start_step)
+        return tracker.epoch, steps
+
     def _save_checkpoint(self, model, trial) -> None:
-        super()._save_checkpoint(model, trial)
+        # Rotation waits for the completion marker: deleting the older checkpoints first would leave none
+        # complete if the run were killed before the marker.
+        limit, self.args.save_total_limit = self.args.save_total_limit, None
+        try:
+            super()._save_checkpoint(model, trial)
+        finally:
+            self.args.save_total_limit = limit
+        run_dir = self._get_output_dir(trial=trial)
+        folder = os.path.join(run_dir, f"checkpoint-{self.state.global_step}")
+        tracker = self._data_epochs
+        if tracker is not None and self._streaming():
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, DATA_STATE.format(rank=self.args.process_index)), "w") as handle:
+                json.dump(tracker.state_dict(self.args), handle)
+        self.accelerator.wait_for_everyone()  # the marker follows every process's files
         if self.args.should_save:
-            folder = os.path.join(self._get_output_dir(trial=trial), f"checkpoint-{self.state.global_step}")
-            for name in os.listdir(folder):
-                path = os.path.join(folder, name)
-                if os.path.isfile(path):
-                    with open(path, "rb") as handle:
-                        os.fsync(handle.fileno())
-            with open(os.path.join(folder, COMPLETE_MARKER), "w") as handle:
-                handle.write(f"{self.state.global_step}\n")
-                handle.flush()
-                os.fsync(handle.fileno())
+            write_marker(folder, self.state.global_step)
+            rotate_checkpoints(run_dir, limit, keep=self.state.best_model_checkpoint)
 
     def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
         """With `eval_benchmarks`, evaluate the model being trained on them and log the scores;

@@ -63,6 +63,11 @@ class FSCTrainingArguments(TrainingArguments):
     use_dataset_negatives: bool = field(
         default=False, metadata={"help": "Add the source's precomputed negatives (NegCLIP TSV) as one more type."}
     )
+    allow_paths_outside_root: bool = field(
+        default=False,
+        metadata={"help": "Read table rows whose image path is absolute or leaves the image root through '..' "
+                          "(refused and counted as path_outside_root by default)."},
+    )
 
     # --- hard negatives ---
     add_random_text_hard_negatives: str | None = field(
@@ -144,6 +149,11 @@ class FSCTrainingArguments(TrainingArguments):
         if self.warmup_style == "authors" and self.lr_scheduler_type != "cosine":
             raise ValueError(f"warmup_style='authors' is open_clip's cosine schedule; lr_scheduler_type is "
                              f"{self.lr_scheduler_type!r} (use 'cosine', or warmup_style='transformers')")
+
+    def __getstate__(self) -> dict:
+        # The Trainer pickles its arguments into every checkpoint (training_args.bin), also those it
+        # uploads: the token stays out of them (it is still used for the upload itself).
+        return {**self.__dict__, "hub_token": None}
 
     def benchmark_options(self) -> dict:
         """How `eval_benchmarks` embeds: the Trainer's own evaluation batch size and loader workers."""

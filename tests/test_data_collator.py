@@ -197,7 +197,7 @@ def test_epoch_callback_sets_collator_epoch_and_logs_per_epoch_counts(processor,
     stats = SkipStats()
     collator = FSCCollator(processor, skip_stats=stats)
     callback = DataEpochCallback(stats, collator)
-    args, state = SimpleNamespace(process_index=1), SimpleNamespace(epoch=0.0)
+    args, state = SimpleNamespace(process_index=1), SimpleNamespace(epoch=0.0, global_step=0)
     caplog.set_level(logging.INFO, logger="fsc_clip_hf.data.callbacks")
     callback.on_train_begin(args, state, None)
     for epoch in range(2):

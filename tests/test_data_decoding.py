@@ -1,5 +1,7 @@
 """Safe decoding of images and captions: every failure is a typed reason, odd modes become RGB."""
 
+import os
+
 import numpy as np
 import pytest
 from data_fixtures import image_bytes, png_declaring, truncated_jpeg
@@ -43,7 +45,8 @@ def test_rgb_sources_bytes_path_and_dict(tmp_path):
     (b"not an image at all", "undecodable_image"),
     (truncated_jpeg(), "truncated_image"),
     (image_bytes(size=(200, 150))[:-400], "truncated_image"),  # a PNG cut in its pixel data
-    (b"", "missing_image"),
+    (b"", "empty_file"),
+    ({"bytes": b"", "path": "shard.tar:key.jpg"}, "empty_file"),  # a zero-byte tar member
     (None, "missing_image"),
     ({"bytes": None, "path": None}, "missing_image"),
     ("/nonexistent/x.jpg", "missing_file"),
@@ -55,6 +58,27 @@ def test_failures_have_typed_reasons(source, reason):
     with pytest.raises(BadSample) as caught:
         decode_image(source)
     assert caught.value.reason == reason
+
+
+def test_only_regular_files_under_the_size_cap_are_opened(tmp_path):
+    """/dev/zero would be read forever, a FIFO would block: neither is opened."""
+    os.mkfifo(tmp_path / "fifo.jpg")
+    (tmp_path / "folder.jpg").mkdir()
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    with open(tmp_path / "huge.jpg", "wb") as f:  # sparse: 300 MB of nothing on disk
+        f.truncate(300 << 20)
+    (tmp_path / "small.png").write_bytes(image_bytes())
+    os.symlink("/dev/zero", tmp_path / "zero.jpg")
+    cases = {"/dev/zero": "not_a_file", str(tmp_path / "zero.jpg"): "not_a_file",
+             str(tmp_path / "fifo.jpg"): "not_a_file", str(tmp_path / "folder.jpg"): "not_a_file",
+             str(tmp_path / "empty.jpg"): "empty_file", str(tmp_path / "huge.jpg"): "file_too_large"}
+    for path, reason in cases.items():
+        with pytest.raises(BadSample) as caught:
+            decode_image(path)
+        assert caught.value.reason == reason, path
+    with pytest.raises(BadSample, match="file_too_large"):
+        decode_image(str(tmp_path / "small.png"), max_bytes=100)
+    assert decode_image(str(tmp_path / "small.png"))[0].size == (24, 20)
 
 
 def test_draft_decodes_big_jpeg_smaller():

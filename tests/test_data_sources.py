@@ -98,7 +98,8 @@ def test_cc3m_seed_coca_captions(tmp_path, side):
     if side == "folder":
         for key in keys:
             (folder / "coca_captions").mkdir(exist_ok=True)
-            (folder / "coca_captions" / f"{key}.txt").write_text(f"coca caption {key}\n")
+            # the authors read the first line only
+            (folder / "coca_captions" / f"{key}.txt").write_text(f"coca caption {key}\nsecond line\n")
     elif side == "archive":
         write_tar(str(folder / "coca.tar"), [(f"coca_captions/{k}", {"txt": f"coca caption {k}".encode()})
                                              for k in keys])
@@ -106,7 +107,7 @@ def test_cc3m_seed_coca_captions(tmp_path, side):
             archive.add(folder / "coca.tar", arcname="unrelated.bin")
             for k in keys:
                 path = folder / f"{k}.txt"
-                path.write_text(f"coca caption {k}")
+                path.write_text(f"coca caption {k}\r\nsecond line")
                 archive.add(path, arcname=f"coca_captions/{k}.txt")
                 path.unlink()
         (folder / "coca.tar").unlink()
@@ -226,7 +227,7 @@ def test_jsonl_with_a_bad_line(tmp_path):
         f.write("{this is not json\n" + json.dumps({"image": "imgs/b.png", "caption": "second"}) + "\n")
     data = load_image_text_dataset(path)
     assert captions_of(data) == ["first", "second"]
-    assert data.skip_stats.snapshot()["bad_row"] == 1 and data.num_rows == 2
+    assert data.skip_stats.snapshot()["bad_row"] == 1 and data.num_rows == 3  # the bad line is a row too
 
 
 def test_wrong_columns_and_unreadable_files_fail_at_start(tmp_path):
@@ -331,3 +332,125 @@ def test_accelerate_prepare_splits_an_unsplit_stream(tmp_path):
         loader.set_epoch(0)
         parts.append([c for batch in loader for c in batch])
     assert not set(parts[0]) & set(parts[1]) and len(parts[0]) + len(parts[1]) == 40
+
+
+# --------------------------------------------------------------------------- epochs: tables permuted, shards shuffled
+
+def test_a_table_is_permuted_in_full_each_epoch_identically_across_processes(tmp_path):
+    """Rows listing each image's five captions one after the other (as COCO tables do) are spread over
+    the whole epoch: no buffer of nearby rows holds them together."""
+    write_images(tmp_path / "imgs", ["a.png"])
+    path = write_jsonl(str(tmp_path / "t.jsonl"), [{"image": "imgs/a.png", "caption": f"image {i // 5} caption {i % 5}"}
+                                                   for i in range(300)])
+
+    def order(data, epoch):
+        data.dataset.set_epoch(epoch)
+        return [s["caption"] for s in data.dataset]
+
+    data = load_image_text_dataset(path, seed=7, shuffle_buffer=10)
+    epochs = [order(data, e) for e in range(3)]
+    assert all(sorted(e) == sorted(epochs[0]) for e in epochs)
+    assert len({tuple(e) for e in epochs}) == 3 and order(data, 1) == epochs[1]
+    first = [int(caption.split()[1]) for caption in epochs[0][:30]]
+    assert max(first) - min(first) > 40  # a buffer of 10 rows would keep them within a few images
+    assert len(set(first)) > 20  # few images twice among 30 rows
+    assert order(load_image_text_dataset(path, seed=8, shuffle_buffer=10), 0) != epochs[0]
+    for epoch in (0, 2):
+        parts = [order(load_image_text_dataset(path, seed=7, process_index=r, num_processes=2), epoch) for r in (0, 1)]
+        assert not set(parts[0]) & set(parts[1]) and sorted(parts[0] + parts[1]) == sorted(epochs[0])
+        # one permutation dealt to the two processes, row by row
+        assert [c for pair in zip(*parts) for c in pair] == epochs[epoch]
+
+
+def test_shards_are_reshuffled_per_epoch_then_read_one_at_a_time_into_the_buffer(tmp_path):
+    write_seed_shards(tmp_path, "wds", n_shards=4, per_shard=8, stats=False)
+    data = load_image_text_dataset(str(tmp_path), seed=2, shuffle_buffer=6)
+    firsts = []
+    for epoch in range(4):
+        data.dataset.set_epoch(epoch)
+        captions = [s["caption"] for s in data.dataset]
+        shards = [c.split()[-1][:5] for c in captions]
+        assert len(set(shards[:3])) == 1  # the buffer's first draw holds one shard only
+        firsts.append(shards[0])
+    assert len(set(firsts)) > 1  # the shard order changes with the epoch
+
+
+# --------------------------------------------------------------------------- counts
+
+def test_a_shard_cut_at_a_member_header_is_corrupt_and_its_lost_samples_are_counted(tmp_path):
+    samples = [good_sample(f"c{i}", f"cut {i}") for i in range(5)]
+    path = write_tar(str(tmp_path / "00000.tar"), samples)
+    with tarfile.open(path) as archive:
+        header = next(m.offset for m in archive.getmembers() if m.name == "c2.txt")  # sample c2's second member
+    with open(path, "r+b") as f:
+        f.truncate(header)
+    (tmp_path / "00000_stats.json").write_text(json.dumps({"successes": 5}))
+    write_seed_shards(tmp_path / "next", "next", n_shards=1, per_shard=2)
+    data = load_image_text_dataset([path, str(tmp_path / "next" / "00000.tar")], shuffle_buffer=0)
+    assert captions_of(data) == ["cut 0", "cut 1", "next caption 000000000", "next caption 000000001"]
+    counts = only_nonzero(data.skip_stats.snapshot())
+    # c2 (cut after its image), c3 and c4 are lost; corrupt_shard counts the shard
+    assert counts == {"seen": 7, "corrupt_shard": 1, "lost_in_shard": 3}
+
+
+def test_the_caption_source_is_decided_per_sample(tmp_path):
+    jpg = image_bytes(fmt="JPEG")
+    write_tar(str(tmp_path / "s.tar"), [
+        good_sample("k0", "from txt"),
+        ("k1", {"jpg": jpg, "json": json.dumps({"key": "k1", "caption": "from json"}).encode()}),
+        ("k2", {"jpg": jpg, "json": b"{}"}),
+    ])
+    data = load_image_text_dataset(str(tmp_path / "s.tar"), shuffle_buffer=0)
+    assert captions_of(data) == ["from json", "from txt"]
+    assert only_nonzero(data.skip_stats.snapshot()) == {"seen": 3, "missing_caption": 1}
+
+
+def test_oversized_and_empty_members(tmp_path):
+    write_tar(str(tmp_path / "s.tar"), [good_sample("k0", "small enough"),
+                                        ("k1", {"bmp": image_bytes(size=(200, 200), fmt="BMP"), "txt": b"too big"}),
+                                        ("k2", {"jpg": b"", "txt": b"zero bytes"})])
+    data = load_image_text_dataset(str(tmp_path / "s.tar"), shuffle_buffer=0, max_image_bytes=10_000)
+    assert captions_of(data) == ["small enough"]
+    assert only_nonzero(data.skip_stats.snapshot()) == {"seen": 3, "file_too_large": 1, "empty_file": 1}
+
+
+def test_jsonl_bad_lines_are_counted_in_every_epoch_they_pass(tmp_path):
+    write_images(tmp_path / "imgs", ["a.png"])
+    path = write_jsonl(str(tmp_path / "t.jsonl"), [{"image": "imgs/a.png", "caption": "good"}])
+    with open(path, "a") as f:
+        f.write("[1, 2]\n{broken\n")
+    data = load_image_text_dataset(path)
+    assert data.skip_stats.snapshot()["bad_row"] == 0  # nothing is counted before the stream passes it
+    for epoch in range(2):
+        data.dataset.set_epoch(epoch)
+        list(data.dataset)
+        assert data.skip_stats.snapshot()["bad_row"] == 2 * (epoch + 1)
+
+
+def test_a_huge_csv_field_and_a_deeply_nested_negatives_cell_cost_nothing(tmp_path):
+    write_images(tmp_path / "imgs", ["a.png"])
+    long_caption = "a red circle " * 20_000  # 260,000 characters: over the csv module's default limit
+    (tmp_path / "t.csv").write_text(f"image,caption\nimgs/a.png,{long_caption}\nimgs/a.png,short\n")
+    data = load_image_text_dataset(str(tmp_path / "t.csv"), shuffle_buffer=0)
+    assert len(captions_of(data)) == 2
+    tsv = "filepath\ttitle\tneg_caption\nimgs/a.png\ta cat\t" + "[" * 1000 + "\nimgs/a.png\ta dog\t['a god']\n"
+    (tmp_path / "t.tsv").write_text(tsv)
+    data = load_image_text_dataset(str(tmp_path / "t.tsv"), image_column="filepath", caption_column="title",
+                                   negatives_column="neg_caption", shuffle_buffer=0)
+    assert sorted((s["caption"], s["negatives"]) for s in data.dataset) == [("a cat", []), ("a dog", ["a god"])]
+
+
+def test_image_paths_that_leave_their_root_are_refused_unless_allowed(tmp_path):
+    outside = write_image(str(tmp_path / "outside.png"))
+    write_images(tmp_path / "ann/imgs", ["a.png"])
+    rows = [{"image": "imgs/a.png", "caption": "inside"}, {"image": "../outside.png", "caption": "climbs out"},
+            {"image": outside, "caption": "absolute"}, {"image": "imgs/../imgs/a.png", "caption": "stays inside"}]
+    path = write_jsonl(str(tmp_path / "ann/t.jsonl"), rows)
+    data = load_image_text_dataset(path, shuffle_buffer=0)
+    assert captions_of(data) == ["inside", "stays inside"]
+    assert only_nonzero(data.skip_stats.snapshot()) == {"seen": 4, "path_outside_root": 2}
+    data = load_image_text_dataset(path, shuffle_buffer=0, allow_paths_outside_root=True)
+    assert captions_of(data) == ["absolute", "climbs out", "inside", "stays inside"]
+    only_outside = write_jsonl(str(tmp_path / "ann/bad.jsonl"), rows[1:3])
+    with pytest.raises(ValueError, match="bad.jsonl: no usable row.*allow_paths_outside_root"):
+        load_image_text_dataset(only_outside)

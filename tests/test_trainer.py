@@ -2,22 +2,34 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 import torch
+from data_fixtures import image_bytes, write_tar
 from safetensors.torch import load_file
 from transformers import CLIPModel, CLIPProcessor, TrainerCallback
 
 from fsc_clip_hf import pipeline
+from fsc_clip_hf import trainer as trainer_module
+from fsc_clip_hf.checkpoints import (
+    COMPLETE_MARKER,
+    DamagedCheckpoint,
+    latest_complete_checkpoint,
+    rotate_checkpoints,
+    write_marker,
+)
 from fsc_clip_hf.configs import parse_args
 from fsc_clip_hf.data import FSCCollator, load_image_text_dataset
 from fsc_clip_hf.data.synthetic import load_synthetic_world, write_synthetic_world
 from fsc_clip_hf.modeling import FSCCLIPModel, tiny_clip_config
 from fsc_clip_hf.pipeline import final_dir, run_training, save_final
-from fsc_clip_hf.trainer import COMPLETE_MARKER, MAX_LOGIT_SCALE, FSCTrainer
+from fsc_clip_hf.trainer import MAX_LOGIT_SCALE, FSCTrainer
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -202,3 +214,171 @@ def test_two_processes_of_b_step_like_one_process_of_2b(world, tmp_path):
             # gradient is zero up to rounding, and Adam scales that rounding noise up to lr.
             continue
         torch.testing.assert_close(two[name], one[name], atol=1e-5, rtol=0, msg=name)
+
+
+@pytest.fixture(scope="module")
+def sharded(world, tmp_path_factory):
+    """30 samples in shards of 8 (8, 8, 8, 6) and one shard with 2 bad samples among 3 good ones: the
+    DataLoader workers get unequal shares and stream positions run ahead of the sample counts."""
+    root = tmp_path_factory.mktemp("sharded")
+    write_synthetic_world(str(root / "world"), seed=1, num_train=30, num_test=4, image_size=32, shard_size=8)
+    shards = root / "world" / "train-shards"
+    picture = image_bytes(size=(32, 32))
+    write_tar(str(shards / "train-zz-mixed.tar"), [
+        ("m0", {"png": picture, "txt": b"there is a red circle"}),
+        ("m1", {"png": b"not an image", "txt": b"there is a blue square"}),
+        ("m2", {"png": picture, "txt": b"there is a small green triangle"}),
+        ("m3", {"png": picture, "txt": b""}),
+        ("m4", {"png": picture, "txt": b"there is a large red square"}),
+    ])
+    return dict(world, shards=str(shards))
+
+
+class SaveAt(TrainerCallback):
+    """Checkpoints at the given steps only (writing one per step would slow the test down)."""
+
+    def __init__(self, steps):
+        self.steps = steps
+
+    def on_step_end(self, args, state, control, **kwargs):
+        control.should_save = state.global_step in self.steps
+
+
+@pytest.mark.parametrize("workers,max_steps,saves", [(0, 13, (3, 12)), (2, 9, (2, 7))])
+def test_resume_from_any_epoch_with_workers_ends_with_the_same_weights(sharded, tmp_path, monkeypatch, workers,
+                                                                        max_steps, saves):
+    """A checkpoint in the middle of epoch 0 and one in the middle of epoch 2, resumed in new folders, end
+    equal to the uninterrupted run. 0 workers: 5 batches per epoch (the last one partial); 2 workers with
+    their last partial batches dropped: 3 (2 from one worker, 1 from the other)."""
+    common = ("--max_steps", str(max_steps), "--seed", "5", "--dataloader_num_workers", str(workers),
+              "--dataloader_drop_last", str(workers > 0).lower(), "--dataloader_persistent_workers", "true")
+    original = pipeline.FSCTrainer
+
+    class Saving(original):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.add_callback(SaveAt(saves))
+
+    monkeypatch.setattr(pipeline, "FSCTrainer", Saving)
+    straight = train(sharded, tmp_path / "straight", *common)
+    monkeypatch.setattr(pipeline, "FSCTrainer", original)
+    expected = {k: v.clone() for k, v in straight.model.state_dict().items()}
+    for step, epoch in zip(saves, (0, 2)):
+        checkpoint = tmp_path / "straight" / f"checkpoint-{step}"
+        state = json.loads((checkpoint / "data_state-0.json").read_text())
+        assert state["epoch"] == epoch and 0 < sum(taken for taken, _ in state["workers"].values())  # mid-epoch
+        resumed = train(sharded, tmp_path / f"from-{step}", *common, "--resume_from_checkpoint", str(checkpoint))
+        assert resumed.state.global_step == max_steps
+        for name, tensor in resumed.model.state_dict().items():
+            torch.testing.assert_close(tensor, expected[name], atol=1e-6, rtol=0, msg=f"{name} from step {step}")
+
+
+def test_rotation_waits_for_the_marker_so_a_kill_while_saving_keeps_a_complete_checkpoint(world, tmp_path, monkeypatch,
+                                                                                           caplog):
+    def killed_at_step_3(folder, step):
+        if step == 3:
+            raise KeyboardInterrupt  # after the files, before the marker
+        write_marker(folder, step)
+
+    monkeypatch.setattr(trainer_module, "write_marker", killed_at_step_3)
+    with pytest.raises(KeyboardInterrupt):
+        train(world, tmp_path, "--max_steps", "4", "--save_strategy", "steps", "--save_steps", "1",
+              "--save_total_limit", "1")
+    assert sorted(p.name for p in tmp_path.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-3"]
+    assert latest_complete_checkpoint(str(tmp_path)) == str(tmp_path / "checkpoint-2")
+    # Only marked checkpoints count: the next complete one replaces checkpoint-2 and the partial leftover.
+    rotate_checkpoints(str(tmp_path), 1)
+    assert sorted(p.name for p in tmp_path.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-3"]
+    (tmp_path / "checkpoint-4").mkdir()
+    write_marker(str(tmp_path / "checkpoint-4"), 4)
+    rotate_checkpoints(str(tmp_path), 1)
+    assert [p.name for p in tmp_path.glob("checkpoint-*")] == ["checkpoint-4"]
+
+
+def test_a_damaged_checkpoint_is_named_and_the_one_before_is_resumed(world, tmp_path, caplog):
+    common = ("--max_steps", "4", "--save_strategy", "steps", "--save_steps", "2", "--seed", "4")
+    straight = train(world, tmp_path, *common)
+    expected = {k: v.clone() for k, v in straight.model.state_dict().items()}
+    marker = json.loads((tmp_path / "checkpoint-4" / COMPLETE_MARKER).read_text())
+    assert {"model.safetensors", "optimizer.pt", "trainer_state.json", "data_state-0.json"} <= set(marker["files"])
+    weights = tmp_path / "checkpoint-4" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-100])  # truncated after it was written
+    with pytest.raises(DamagedCheckpoint, match=r"checkpoint-4/model.safetensors: \d+ bytes, \d+ when written"):
+        train(world, tmp_path, *common, "--resume_from_checkpoint", str(tmp_path / "checkpoint-4"))
+    resumed = train(world, tmp_path, *common, "--resume_from_checkpoint", "last")
+    assert "checkpoint-4/model.safetensors" in caplog.text
+    assert resumed.state.global_step == 4
+    for name, tensor in resumed.model.state_dict().items():
+        torch.testing.assert_close(tensor, expected[name], atol=1e-6, rtol=0, msg=name)
+
+
+def test_the_hub_token_never_reaches_a_checkpoint(world, tmp_path):
+    trainer = train(world, tmp_path, "--max_steps", "1", "--save_strategy", "steps", "--save_steps", "1",
+                    "--hub_token", "hf_secret_token_123")
+    saved = tmp_path / "checkpoint-1" / "training_args.bin"
+    assert b"hf_secret_token_123" not in saved.read_bytes()
+    assert torch.load(saved, weights_only=False).hub_token is None
+    assert trainer.args.hub_token == "hf_secret_token_123"  # still there for the upload
+
+
+HUNG_RANK = """
+import os, signal, sys
+from transformers import TrainerCallback
+from fsc_clip_hf import pipeline
+from fsc_clip_hf.configs import parse_args
+
+
+class StopsAtStep2(TrainerCallback):
+    def on_step_end(self, args, state, control, **kwargs):
+        if args.process_index == 1 and state.global_step == 2:
+            os.kill(os.getpid(), signal.SIGSTOP)  # hung: alive, holding its sockets, never answering
+
+
+class HungTrainer(pipeline.FSCTrainer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_callback(StopsAtStep2())
+
+
+pipeline.FSCTrainer = HungTrainer
+pipeline.run_training(parse_args(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_a_hung_process_fails_the_run_after_ddp_timeout_with_a_message(world, tmp_path):
+    """Process 1 stops itself (SIGSTOP) after step 2; process 0 must fail within ddp_timeout, saying why,
+    and torchrun then stops the run. (torchrun gives the stopped process 30 s to end on SIGTERM before it
+    kills it: once it has begun to stop the run, the test kills it all instead of waiting.)"""
+    script = tmp_path / "hung.py"
+    script.write_text(HUNG_RANK)
+    run = options(world, tmp_path / "out", "--max_steps", "20", "--ddp_timeout", "8", "--loss_name", "clip",
+                  "--shuffle_buffer", "0")
+    at = run.index("--add_random_text_hard_negatives")
+    del run[at:at + 2]  # no negatives: no spaCy to load
+    run[run.index("--per_device_train_batch_size") + 1] = "2"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
+    started = time.monotonic()
+    launcher = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                                 "--master_port", "29534", "--monitor-interval", "0.5", str(script), *run],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
+    watchdog = threading.Timer(150, os.killpg, (launcher.pid, signal.SIGKILL))
+    watchdog.start()
+    lines, failed_at = [], None
+    try:
+        for line in launcher.stdout:
+            lines.append(line)
+            if "a collective operation waited more than ddp_timeout=8s" in line and failed_at is None:
+                failed_at = time.monotonic()
+            if failed_at is not None and "closing signal SIGTERM" in line:
+                break  # process 0 has exited with the error and torchrun is stopping the run
+    finally:
+        watchdog.cancel()
+        os.killpg(launcher.pid, signal.SIGKILL)
+        launcher.wait()
+    output = "".join(lines)
+    assert failed_at is not None, output[-3000:]
+    assert "process 0: a collective operation waited more than ddp_timeout=8s" in output
+    assert "closing signal SIGTERM" in output
+    assert time.monotonic() - started < 60

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from .captions import clean_caption
-from .images import DEFAULT_MAX_PIXELS, DEFAULT_MIN_SIDE, decode_image, image_source_name
+from .images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MIN_SIDE, decode_image, image_source_name
 from .skips import BadSample, SkipStats
 
 
@@ -18,6 +18,7 @@ class ImageLimits:
     min_side: int = DEFAULT_MIN_SIDE
     max_pixels: int = DEFAULT_MAX_PIXELS
     draft_size: int | None = None
+    max_bytes: int = DEFAULT_MAX_BYTES
 
 
 def prepare_sample(image, caption, stats: SkipStats, limits: ImageLimits,
@@ -27,12 +28,13 @@ def prepare_sample(image, caption, stats: SkipStats, limits: ImageLimits,
     ``skip`` is a reason already known upstream (a record that could not even be assembled).
     """
     stats.seen()
+    if skip:
+        stats.count(skip, detail)
+        return None
     try:
-        if skip:
-            raise BadSample(skip, detail)
         caption, repair = clean_caption(caption)
         image, converted = decode_image(image, min_side=limits.min_side, max_pixels=limits.max_pixels,
-                                        draft_size=limits.draft_size)
+                                        max_bytes=limits.max_bytes, draft_size=limits.draft_size)
     except BadSample as bad:
         stats.count(bad.reason, f"{detail or image_source_name(image)}: {bad.detail}")
         return None

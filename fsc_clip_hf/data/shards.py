@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 import os
 import posixpath
 import re
 import tarfile
+import zlib
 from collections.abc import Iterator, Sequence
 
 import fsspec
+
+logger = logging.getLogger(__name__)
 
 # Member extensions read as the sample's image, by preference.
 IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff")
@@ -93,11 +97,24 @@ def split_member_name(name: str) -> tuple[str, str] | None:
     return posixpath.join(directory, stem), ext.lower()
 
 
-def iter_tar_samples(url: str) -> Iterator[tuple[str, dict[str, bytes]]]:
-    """Yield ``(key, {extension: raw bytes})`` per sample, members grouped by consecutive key.
+class Oversized:
+    """Stands for a tar member over the size cap, which is passed over instead of read into memory."""
+
+    def __init__(self, size: int, cap: int):
+        self.size, self.cap = size, cap
+
+    def __str__(self) -> str:
+        return f"{self.size} bytes, cap {self.cap}"
+
+
+def iter_tar_samples(url: str, max_bytes: int | None = None) -> Iterator[tuple[str, dict[str, bytes | Oversized]]]:
+    """Yield ``(key, {extension: raw bytes})`` per sample, members grouped by consecutive key; a member
+    over ``max_bytes`` is ``Oversized`` instead of its bytes.
 
     Raises:
-        tarfile.TarError, EOFError, OSError: the shard is damaged (after yielding what came before).
+        tarfile.TarError, EOFError, OSError: the shard is damaged (after yielding what came before). A
+            shard cut at a member header, which ``tarfile`` takes for the end of the archive, is damaged
+            too: it lacks the end-of-archive block, and its last, possibly partial, sample is not yielded.
     """
     with fsspec.open(url, "rb") as stream, tarfile.open(fileobj=stream, mode="r|*") as archive:
         key, fields = None, {}
@@ -112,7 +129,15 @@ def iter_tar_samples(url: str) -> Iterator[tuple[str, dict[str, bytes]]]:
                 yield key, fields
                 fields = {}
             key = member_key
-            fields[ext] = archive.extractfile(member).read()
+            if max_bytes is not None and member.size > max_bytes:
+                fields[ext] = Oversized(member.size, max_bytes)  # tarfile skips its data unread
+            else:
+                fields[ext] = archive.extractfile(member).read()
+        # archive.offset is where the end-of-archive block was looked for; fileobj.pos how far the
+        # (decompressed) stream went: short of a whole block, the stream simply stopped there.
+        if archive.fileobj.pos < archive.offset + tarfile.BLOCKSIZE:
+            raise tarfile.ReadError(f"the shard ends at byte {archive.fileobj.pos} without an end-of-archive "
+                                    "block (cut at a member header)")
         if fields:
             yield key, fields
 
@@ -123,7 +148,8 @@ def sample_image_field(fields: dict) -> str | None:
 
 
 class CaptionSideFiles:
-    """Captions stored beside the shards as one ``<key>.txt`` per sample.
+    """Captions stored beside the shards as one ``<key>.txt`` per sample, of which the first line is the
+    caption (as the authors read the CC-3M CoCa captions).
 
     Either a folder ``<base>/<name>/<key>.txt`` or an archive ``<base>/<name>.tar.gz`` (as published
     for the CC-3M CoCa captions); the archive is read once per process on first use.
@@ -155,15 +181,25 @@ class CaptionSideFiles:
         if self._folder is not None:
             try:
                 with fsspec.open(posixpath.join(self._folder, stem + ".txt"), "rb") as f:
-                    return f.read()
+                    return _first_line(f.read())
             except FileNotFoundError:
                 return None
         if self._table is None:
             self._table = {}
-            for member_key, fields in iter_tar_samples(self._archive):
-                if "txt" in fields:
-                    self._table[posixpath.basename(member_key)] = fields["txt"]
+            try:
+                for member_key, fields in iter_tar_samples(self._archive):
+                    if isinstance(fields.get("txt"), bytes):
+                        self._table[posixpath.basename(member_key)] = _first_line(fields["txt"])
+            except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
+                # The captions read so far serve; the samples whose caption was lost count as missing_caption.
+                logger.warning("caption archive %s is damaged after %d captions: %s", self._archive,
+                               len(self._table), err)
         return self._table.get(stem)
+
+
+def _first_line(data: bytes) -> bytes:
+    lines = data.splitlines()
+    return lines[0] if lines else b""
 
 
 def parse_json_field(fields: dict) -> dict | None:
@@ -177,21 +213,21 @@ def parse_json_field(fields: dict) -> dict | None:
     return value
 
 
-def count_from_metadata(shards: Sequence[str]) -> int | None:
-    """Number of samples from img2dataset ``<shard>_stats.json`` files or an open_clip ``sizes.json``."""
-    total = 0
+def shard_sample_counts(shards: Sequence[str]) -> list[int] | None:
+    """Samples per shard from img2dataset ``<shard>_stats.json`` files or an open_clip ``sizes.json``."""
+    counts = []
     for shard in shards:
         stats = re.sub(r"\.tar$", "_stats.json", shard)
         try:
             with fsspec.open(stats, "r") as f:
-                total += int(json.load(f)["successes"])
+                counts.append(int(json.load(f)["successes"]))
         except (FileNotFoundError, KeyError, ValueError, OSError):
             break
     else:
-        return total
+        return counts
     try:
         with fsspec.open(join_path(parent_path(shards[0]), "sizes.json"), "r") as f:
             sizes = json.load(f)
-        return sum(int(sizes[posixpath.basename(s)]) for s in shards)
+        return [int(sizes[posixpath.basename(s)]) for s in shards]
     except (FileNotFoundError, KeyError, ValueError, OSError):
         return None

@@ -19,6 +19,10 @@ logger = logging.getLogger(__name__)
 REASONS: dict[str, tuple[str, str]] = {
     "missing_image": ("skipped", "the sample has no image"),
     "missing_file": ("skipped", "the image file does not exist"),
+    "path_outside_root": ("skipped", "the image path is absolute or leaves its root (allow_paths_outside_root)"),
+    "not_a_file": ("skipped", "the image path is a device, FIFO, socket or folder, not a regular file"),
+    "file_too_large": ("skipped", "the image file or tar member is over the size cap"),
+    "empty_file": ("skipped", "the image file or tar member has no bytes"),
     "unreadable_file": ("skipped", "the image file exists but could not be read"),
     "undecodable_image": ("skipped", "the bytes are not an image PIL can decode"),
     "truncated_image": ("skipped", "the image data ends early"),
@@ -29,7 +33,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "undecodable_caption": ("skipped", "the caption bytes are in no known text encoding"),
     "bad_metadata": ("skipped", "the sample's json metadata could not be parsed"),
     "bad_row": ("skipped", "an annotation row could not be parsed"),
-    "corrupt_shard": ("skipped", "a tar shard is damaged; the rest of that shard is lost"),
+    "corrupt_shard": ("skipped", "a tar shard is damaged; the rest of that shard is lost (counted once per shard)"),
+    "lost_in_shard": ("skipped", "a sample after the damage of a corrupt shard, by the shard's own sample count"),
     "image_mode_converted": ("repaired", "grayscale, palette, alpha, CMYK or 16-bit image converted to RGB"),
     "caption_recoded": ("repaired", "caption bytes were not UTF-8 and were decoded as Windows-1252"),
     "caption_repaired": ("repaired", "mojibake, replacement or control characters removed from the caption"),
@@ -38,10 +43,16 @@ _REASON_INDEX = {name: i for i, name in enumerate(REASONS)}
 _SEEN = len(REASONS)  # extra column: samples looked at, for percentages
 # Row 0 is the process that built the stats; DataLoader worker w writes row 1 + w. Separate rows
 # make increments race-free without a lock (a lock could not travel through every pickling path).
-_MAX_ROWS = 65
+MAX_ROWS = 65
 
 # Warn about the first few occurrences of each reason with the offending sample, then stay quiet.
 _WARN_FIRST = 3
+
+
+def worker_row() -> int:
+    """This process's row in per-worker shared tables: 0 outside DataLoader workers, 1 + id in worker id."""
+    info = get_worker_info()
+    return 0 if info is None else 1 + info.id % (MAX_ROWS - 1)
 
 
 class BadSample(Exception):
@@ -63,7 +74,7 @@ class SkipStats:
     """
 
     def __init__(self):
-        self._counts = torch.zeros(_MAX_ROWS, len(REASONS) + 1, dtype=torch.int64).share_memory_()
+        self._counts = torch.zeros(MAX_ROWS, len(REASONS) + 1, dtype=torch.int64).share_memory_()
         self._warned: dict[str, int] = {}
 
     def __deepcopy__(self, memo):
@@ -71,8 +82,7 @@ class SkipStats:
         return self
 
     def _row(self) -> torch.Tensor:
-        info = get_worker_info()
-        return self._counts[0 if info is None else 1 + info.id % (_MAX_ROWS - 1)]
+        return self._counts[worker_row()]
 
     def seen(self, n: int = 1) -> None:
         """Count ``n`` samples looked at (kept or not)."""

@@ -3,8 +3,10 @@
 ``load_image_text_dataset`` resolves ``train_data`` (a seed name, a path, a shard pattern or a Hub
 id) to raw records, then applies the same pipeline to all of them:
 
-    raw records -> shuffle buffer (reshuffled per epoch via set_epoch) -> split_dataset_by_node
-                -> decode + validate (bad samples dropped and counted) -> {"image", "caption"[, "negatives"]}
+    raw records -> shuffle (per epoch via set_epoch: shards reshuffled, then a buffer; a table's rows
+                   permuted in full) -> split_dataset_by_node
+                -> decode + validate (bad samples dropped and counted; records before a resume
+                   position passed over) -> {"image", "caption", POSITION_KEY[, "negatives"]}
 
 Shuffling happens on raw (still encoded) records so the buffer stays small; decoding happens last,
 inside the DataLoader workers, so it runs in parallel and batches stay full.
@@ -21,17 +23,20 @@ from dataclasses import dataclass
 import datasets
 from datasets.distributed import split_dataset_by_node
 
-from .images import DEFAULT_MAX_PIXELS, DEFAULT_MIN_SIDE
+from ..paths import PathOutsideRoot, join_under
+from .images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MIN_SIDE
+from .resume import POSITION_KEY, StreamSeek
 from .samples import ImageLimits, prepare_sample
 from .shards import (
     CaptionSideFiles,
-    count_from_metadata,
+    Oversized,
     expand_shard_pattern,
     iter_tar_samples,
     join_path,
     parent_path,
     parse_json_field,
     sample_image_field,
+    shard_sample_counts,
 )
 from .skips import SkipStats
 from .tables import Table, read_table, table_format
@@ -61,7 +66,8 @@ class ImageTextData:
     ``dataset`` yields normalised samples ``{"image": PIL RGB image, "caption": str}`` plus
     ``"negatives": list[str]`` when ``has_negatives`` (precomputed negatives such as NegCLIP's).
     ``num_rows`` is the source's size before bad samples are dropped (all processes together),
-    or None when unknown (then ``max_steps`` must drive training).
+    or None when unknown (then ``max_steps`` must drive training). ``seek`` lets a resumed epoch pass
+    over the records already trained on without decoding them (``fsc_clip_hf.data.resume``).
     """
 
     dataset: datasets.IterableDataset
@@ -69,6 +75,7 @@ class ImageTextData:
     num_rows: int | None
     has_negatives: bool
     skip_stats: SkipStats
+    seek: StreamSeek
 
 
 @dataclass
@@ -78,77 +85,124 @@ class _Raw:
     num_rows: int | None
     has_negatives: bool = False
     image_root: str | None = None  # base for relative string image paths (disk / Hub datasets)
+    permute_sources: bool = False  # each data source is one row: shuffle by permuting them, no buffer
+
+
+@dataclass
+class _Request:
+    """The options of ``load_image_text_dataset`` that decide how a source is read."""
+
+    root: str | None
+    split: str
+    streaming: bool
+    caption_key: str | None
+    image_column: str | None
+    caption_column: str | None
+    negatives_column: str | None
+    allow_paths_outside_root: bool
+    max_bytes: int
 
 
 # ---------------------------------------------------------------------------------------------
 # WebDataset shards
 
 
-def _webdataset_records(shards, caption_from, caption_key, side_files):
-    """Raw records of the shards; a damaged shard yields one ``corrupt_shard`` marker and stops."""
-    for url in shards:
+_PROBE_SAMPLES = 8  # samples of the first shard looked at to check the caption field at start
+
+
+def _marker(reason: str, detail: str) -> dict:
+    return {"image": None, "caption": None, "__skip__": reason, "__detail__": detail}
+
+
+def _webdataset_records(shards, counts, caption_key, side_files, max_bytes):
+    """Raw records of the shards. A damaged shard yields one ``corrupt_shard`` marker and stops; when its
+    sample count is known (``counts``), each sample it did not deliver is one ``lost_in_shard`` record."""
+    for url, count in zip(shards, counts):
+        delivered = 0
         try:
-            for key, fields in iter_tar_samples(url):
-                yield _webdataset_record(url, key, fields, caption_from, caption_key, side_files)
+            for key, fields in iter_tar_samples(url, max_bytes):
+                delivered += 1
+                yield _webdataset_record(url, key, fields, caption_key, side_files)
         except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
-            yield {"image": None, "caption": None, "__skip__": "corrupt_shard", "__detail__": f"{url}: {err}"}
+            yield _marker("corrupt_shard", f"{url}: {err}")
+            for _ in range(max(0, (count or 0) - delivered)):
+                yield _marker("lost_in_shard", f"{url}: {count - delivered} of its {count} samples after the damage")
 
 
-def _webdataset_record(url, key, fields, caption_from, caption_key, side_files) -> dict:
+def _caption(fields: dict, caption_key: str, side_files: CaptionSideFiles | None, key: str):
+    """The sample's caption, looked up per sample: a member named ``caption_key`` (``txt`` for the default
+    ``caption``), else the json field, else a side file (``<key>.txt``). Raises ValueError for bad json."""
+    member = "txt" if caption_key == "caption" and caption_key not in fields else caption_key
+    if member in fields:
+        return fields[member]
+    meta = parse_json_field(fields) or {}
+    if caption_key in meta:
+        return meta[caption_key]
+    return side_files.get(str(meta.get("key") or key)) if side_files is not None else None
+
+
+def _webdataset_record(url, key, fields, caption_key, side_files) -> dict:
     record = {"image": None, "caption": None, "__skip__": None, "__detail__": f"{url}:{key}"}
+    oversized = [ext for ext, value in fields.items() if isinstance(value, Oversized)]
+    if oversized:
+        record["__skip__"] = "file_too_large"
+        record["__detail__"] = ", ".join(f"{url}:{key}.{ext}: {fields[ext]}" for ext in oversized)
+        return record
     image_ext = sample_image_field(fields)
     if image_ext is not None:
         record["image"] = {"bytes": fields[image_ext], "path": f"{url}:{key}.{image_ext}"}
-    if caption_from == "member":
-        record["caption"] = fields.get(caption_key)
-        return record
     try:
-        meta = parse_json_field(fields) or {}
+        record["caption"] = _caption(fields, caption_key, side_files, key)
     except ValueError as err:
         record["__skip__"], record["__detail__"] = "bad_metadata", f"{url}:{key}: {err}"
-        return record
-    if caption_from == "json":
-        record["caption"] = meta.get(caption_key)
-    else:
-        record["caption"] = side_files.get(str(meta.get("key") or key))
     return record
 
 
-def _webdataset_source(pattern, caption_key: str) -> _Raw:
-    """Shards from a pattern; the caption field is resolved on the first sample, failing early."""
+def _webdataset_source(pattern, caption_key: str, max_bytes: int) -> _Raw:
+    """Shards from a pattern; the caption field must be found in one of the first samples, else it fails now."""
     shards = expand_shard_pattern(pattern)
+    base = parent_path(shards[0])
+    side_files = CaptionSideFiles(base, caption_key)
+    side_files = side_files if side_files.found else None
+    probed = []
     try:
-        key, fields = next(iter_tar_samples(shards[0]))
-    except (StopIteration, tarfile.TarError, EOFError, OSError) as err:
-        raise ValueError(f"cannot read a sample from WebDataset shard {shards[0]}: {err!r}") from err
-    if sample_image_field(fields) is None:
+        for key, fields in iter_tar_samples(shards[0], max_bytes):
+            probed.append((key, fields))
+            if len(probed) == _PROBE_SAMPLES:
+                break
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
+        if not probed:
+            raise ValueError(f"cannot read a sample from WebDataset shard {shards[0]}: {err!r}") from err
+    if not probed:
+        raise ValueError(f"WebDataset shard {shards[0]} holds no sample")
+    if all(sample_image_field(fields) is None for _, fields in probed):
+        key, fields = probed[0]
         raise ValueError(f"{shards[0]}: sample {key!r} has no image member; members found: {sorted(fields)}")
-    try:
-        meta = parse_json_field(fields) or {}
-    except ValueError:
-        meta = {}
-    side_files = None
-    if caption_key in fields:
-        caption_from, field = "member", caption_key
-    elif caption_key == "caption" and "txt" in fields:
-        caption_from, field = "member", "txt"
-    elif caption_key in meta:
-        caption_from, field = "json", caption_key
-    else:
-        base = parent_path(shards[0])
-        side_files = CaptionSideFiles(base, caption_key)
-        if not side_files.found:
-            raise ValueError(
-                f"{shards[0]}: caption {caption_key!r} not found for sample {key!r}: members found "
-                f"{sorted(fields)}, json fields found {sorted(meta)}, and no side files "
-                f"{join_path(base, caption_key, '<key>.txt')} or {join_path(base, caption_key + '.tar.gz')}"
-            )
-        caption_from, field = "side", caption_key
+
+    def found(key, fields) -> bool:
+        try:
+            return _caption(fields, caption_key, side_files, key) is not None
+        except ValueError:
+            return False
+
+    if not any(found(key, fields) for key, fields in probed):
+        key, fields = probed[0]
+        try:
+            meta = parse_json_field(fields) or {}
+        except ValueError:
+            meta = {}
+        raise ValueError(
+            f"{shards[0]}: caption {caption_key!r} not found for sample {key!r}: members found "
+            f"{sorted(fields)}, json fields found {sorted(meta)}, and no side files "
+            f"{join_path(base, caption_key, '<key>.txt')} or {join_path(base, caption_key + '.tar.gz')}"
+        )
+    counts = shard_sample_counts(shards)
     dataset = datasets.IterableDataset.from_generator(
         _webdataset_records,
-        gen_kwargs={"shards": shards, "caption_from": caption_from, "caption_key": field, "side_files": side_files},
+        gen_kwargs={"shards": shards, "counts": counts or [None] * len(shards), "caption_key": caption_key,
+                    "side_files": side_files, "max_bytes": max_bytes},
     )
-    return _Raw(dataset, _RAW_WDS_COLUMNS, count_from_metadata(shards))
+    return _Raw(dataset, _RAW_WDS_COLUMNS, sum(counts) if counts else None)
 
 
 def _find_local_shards(root: str, folder: str) -> list[str] | None:
@@ -160,9 +214,9 @@ def _find_local_shards(root: str, folder: str) -> list[str] | None:
     return None
 
 
-def _hub_webdataset_seed(name: str, root: str | None, caption_key: str | None, streaming: bool) -> _Raw:
+def _hub_webdataset_seed(name: str, request: _Request) -> _Raw:
     repo, folder, default_key = HUB_WEBDATASETS[name]
-    caption_key = caption_key or default_key
+    caption_key, root, max_bytes = request.caption_key or default_key, request.root, request.max_bytes
     if root is not None:
         shards = _find_local_shards(root, folder)
         if shards is None:
@@ -170,25 +224,38 @@ def _hub_webdataset_seed(name: str, root: str | None, caption_key: str | None, s
                 f"{name}: no *.tar shards under {root} (looked in {folder}/train_subset_100K, {folder}, and the "
                 f"root itself); download them from the Hub dataset {repo} or leave train_data_root unset to stream"
             )
-        return _webdataset_source(shards, caption_key)
-    if streaming:
-        return _webdataset_source(_hub_tar_files(repo), caption_key)
+        return _webdataset_source(shards, caption_key, max_bytes)
+    if request.streaming:
+        return _webdataset_source(_hub_tar_files(repo), caption_key, max_bytes)
     from huggingface_hub import snapshot_download
 
     local = snapshot_download(repo_id=repo, repo_type="dataset")
-    return _webdataset_source(_find_local_shards(local, folder) or join_path(local, "*.tar"), caption_key)
+    return _webdataset_source(_find_local_shards(local, folder) or join_path(local, "*.tar"), caption_key, max_bytes)
 
 
 # ---------------------------------------------------------------------------------------------
 # Tables (CSV / TSV / JSONL / NegCLIP TSV)
 
 
+def _table_records(rows: list[int], table: Table):
+    """The raw records of ``rows`` (one row per data source, so that ``datasets`` permutes them all)."""
+    for i in rows:
+        skip = table.skips[i] if table.skips else None
+        record = {"image": table.images[i], "caption": table.captions[i],
+                  "__skip__": skip[0] if skip else None, "__detail__": skip[1] if skip else ""}
+        if table.negatives is not None:
+            record["negatives"] = table.negatives[i]
+        yield record
+
+
 def _table_source(table: Table) -> _Raw:
-    columns = {"image": table.images, "caption": table.captions}
-    if table.negatives is not None:
-        columns["negatives"] = table.negatives
-    dataset = datasets.Dataset.from_dict(columns).to_iterable_dataset(num_shards=min(TABLE_SHARDS, len(table)))
-    return _Raw(dataset, list(columns), len(table), has_negatives=table.negatives is not None)
+    """A table of known length as a stream whose data sources are its rows: the per-epoch reshuffle of
+    the sources is then a full permutation of the table (``load_image_text_dataset``), as the authors'
+    map-style loader draws it, and processes and workers split it row by row."""
+    dataset = datasets.IterableDataset.from_generator(_table_records,
+                                                       gen_kwargs={"rows": list(range(len(table))), "table": table})
+    columns = _RAW_WDS_COLUMNS + (["negatives"] if table.negatives is not None else [])
+    return _Raw(dataset, columns, len(table), has_negatives=table.negatives is not None, permute_sources=True)
 
 
 def _negclip_image_base(table: Table, root: str) -> tuple[str, str]:
@@ -211,7 +278,8 @@ def _negclip_image_base(table: Table, root: str) -> tuple[str, str]:
     )
 
 
-def _negclip_seed(root: str | None, image_column: str | None, caption_column: str | None) -> _Raw:
+def _negclip_seed(request: _Request) -> _Raw:
+    root = request.root
     if root is None:
         raise ValueError(f"{NEGCLIP_NAME} needs train_data_root: the folder holding {NEGCLIP_NAME}.tsv and COCO 2014")
     candidates = [join_path(root, f"{NEGCLIP_NAME}.tsv"), join_path(root, "coco", f"{NEGCLIP_NAME}.tsv")]
@@ -219,7 +287,8 @@ def _negclip_seed(root: str | None, image_column: str | None, caption_column: st
     if path is None:
         raise FileNotFoundError(f"{NEGCLIP_NAME}: annotation file not found at {' or '.join(candidates)}; "
                                 f"download it from {NEGCLIP_URL}")
-    table = read_table(path, image_column or "filepath", caption_column or "title", "neg_caption", image_root="")
+    table = read_table(path, request.image_column or "filepath", request.caption_column or "title", "neg_caption",
+                       image_root="", allow_paths_outside_root=request.allow_paths_outside_root)
     base, strip = _negclip_image_base(table, root)
     table.images = [join_path(base, p[len(strip):] if p.startswith(strip) else p) if p else p for p in table.images]
     return _table_source(table)
@@ -260,12 +329,13 @@ def _hub_tar_files(repo: str) -> list[str]:
     return [f"hf://datasets/{repo}/{f}" for f in sorted(files) if f.endswith(".tar")]
 
 
-def _hub_source(name, split, streaming, image_column, caption_column, negatives_column, caption_key) -> _Raw:
+def _hub_source(name, request: _Request, image_column, caption_column) -> _Raw:
     """A Hub dataset id or a local folder in Hub layout (data files, optional README card)."""
+    split, streaming, negatives_column = request.split, request.streaming, request.negatives_column
     if not os.path.isdir(name):
         tars = _hub_tar_files(name)
         if tars:  # a WebDataset repository: use the fault-tolerant reader
-            return _webdataset_source(tars, caption_key or "caption")
+            return _webdataset_source(tars, request.caption_key or "caption", request.max_bytes)
     try:
         loaded = datasets.load_dataset(name, split=split, streaming=streaming)
     except (FileNotFoundError, ValueError) as err:
@@ -292,65 +362,78 @@ class DecodeSamples:
     """Batched ``datasets`` map: raw records -> decoded, validated samples; bad ones dropped and counted.
 
     In: {"image": bytes | path | {"bytes", "path"}, "caption": str | bytes | None[, "negatives"]
-         [, "__skip__", "__detail__"]} (lists of length n).
-    Out: {"image": [PIL RGB], "caption": [str][, "negatives": [list[str]]]} (lists of length <= n).
+         [, "__skip__", "__detail__"]} (lists of length n), and the records' indices in this worker's stream.
+    Out: {"image": [PIL RGB], "caption": [str], POSITION_KEY: [int][, "negatives": [list[str]]]} (lists of
+         length <= n). Records before the resume plan's position (``seek``) are passed over undecoded.
     """
 
-    def __init__(self, stats: SkipStats, has_negatives: bool, image_root: str | None, limits: ImageLimits):
+    def __init__(self, stats: SkipStats, has_negatives: bool, image_root: str | None, limits: ImageLimits,
+                 seek: StreamSeek, allow_paths_outside_root: bool = False):
         self.stats, self.has_negatives, self.image_root, self.limits = stats, has_negatives, image_root, limits
+        self.seek, self.allow_paths_outside_root = seek, allow_paths_outside_root
 
     def _image_input(self, value):
-        if isinstance(value, str) and self.image_root and value and "://" not in value and not os.path.isabs(value):
-            return join_path(self.image_root, value)
-        if isinstance(value, dict) and not value.get("bytes") and isinstance(value.get("path"), str):
+        """A string path of a dataset is relative to the dataset's folder (raises PathOutsideRoot)."""
+        if isinstance(value, str) and self.image_root and value:
+            return join_under(self.image_root, value, allow_outside=self.allow_paths_outside_root)
+        if isinstance(value, dict) and value.get("bytes") is None and isinstance(value.get("path"), str):
             return self._image_input(value["path"])
         return value
 
-    def __call__(self, batch: dict) -> dict:
-        out = {"image": [], "caption": []}
+    def __call__(self, batch: dict, indices: list[int]) -> dict:
+        out = {"image": [], "caption": [], POSITION_KEY: []}
         if self.has_negatives:
             out["negatives"] = []
         n = len(batch["caption"])
         skips, details = batch.get("__skip__") or [None] * n, batch.get("__detail__") or [""] * n
+        start = self.seek.raw_records_to_skip()
         for i in range(n):
+            if indices[i] < start:  # trained on before the resume
+                continue
             if skips[i] == "corrupt_shard":  # a marker, not a sample
                 self.stats.count(skips[i], details[i])
                 continue
-            kept = prepare_sample(self._image_input(batch["image"][i]), batch["caption"][i], self.stats, self.limits,
-                                  skip=skips[i], detail=details[i])
+            skip, detail = skips[i], details[i]
+            try:
+                image = self._image_input(batch["image"][i])
+            except PathOutsideRoot as err:
+                image, skip, detail = None, skip or "path_outside_root", detail or str(err)
+            kept = prepare_sample(image, batch["caption"][i], self.stats, self.limits, skip=skip, detail=detail)
             if kept is None:
                 continue
             out["image"].append(kept[0])
             out["caption"].append(kept[1])
+            out[POSITION_KEY].append(indices[i] + 1)
             if self.has_negatives:
                 out["negatives"].append(list(batch["negatives"][i] or []))
         return out
 
 
-def _resolve_source(train_data, root, split, streaming, caption_key, image_column, caption_column,
-                    negatives_column, stats) -> _Raw:
+def _resolve_source(train_data, request: _Request) -> _Raw:
+    caption_key, max_bytes = request.caption_key or "caption", request.max_bytes
     if not isinstance(train_data, str):  # a list of shard paths or patterns
-        return _webdataset_source(train_data, caption_key or "caption")
+        return _webdataset_source(train_data, caption_key, max_bytes)
     if train_data == NEGCLIP_NAME:
-        return _negclip_seed(root, image_column, caption_column)
+        return _negclip_seed(request)
     if train_data in HUB_WEBDATASETS:
-        return _hub_webdataset_seed(train_data, root, caption_key, streaming)
-    image_column, caption_column = image_column or "image", caption_column or "caption"
+        return _hub_webdataset_seed(train_data, request)
+    image_column, caption_column = request.image_column or "image", request.caption_column or "caption"
     if os.path.isdir(train_data):
         if any(os.path.exists(os.path.join(train_data, f)) for f in ("dataset_info.json", "dataset_dict.json")):
-            return _disk_source(train_data, split, image_column, caption_column, negatives_column)
+            return _disk_source(train_data, request.split, image_column, caption_column, request.negatives_column)
         if any(f.endswith(".tar") for f in os.listdir(train_data)):
-            return _webdataset_source(train_data, caption_key or "caption")
-        return _hub_source(train_data, split, streaming, image_column, caption_column, negatives_column, caption_key)
+            return _webdataset_source(train_data, caption_key, max_bytes)
+        return _hub_source(train_data, request, image_column, caption_column)
     if table_format(train_data) is not None:
-        return _table_source(read_table(train_data, image_column, caption_column, negatives_column,
-                                        image_root=root, stats=stats))
+        return _table_source(read_table(train_data, image_column, caption_column, request.negatives_column,
+                                        image_root=request.root,
+                                        allow_paths_outside_root=request.allow_paths_outside_root))
     if train_data.endswith(".tar") or "{" in train_data or any(c in train_data for c in "*?["):
-        return _webdataset_source(train_data, caption_key or "caption")
+        return _webdataset_source(train_data, caption_key, max_bytes)
     if os.path.exists(train_data):
         raise ValueError(f"train_data {train_data!r}: unsupported file type (use .tar shards, .csv, .tsv, .jsonl, "
                          "a save_to_disk folder or a dataset folder)")
-    return _hub_source(train_data, split, streaming, image_column, caption_column, negatives_column, caption_key)
+    return _hub_source(train_data, request, image_column, caption_column)
 
 
 def load_image_text_dataset(
@@ -370,6 +453,8 @@ def load_image_text_dataset(
     min_image_side: int = DEFAULT_MIN_SIDE,
     max_image_pixels: int = DEFAULT_MAX_PIXELS,
     image_draft_size: int | None = None,
+    max_image_bytes: int = DEFAULT_MAX_BYTES,
+    allow_paths_outside_root: bool = False,
     skip_stats: SkipStats | None = None,
 ) -> ImageTextData:
     """Open a training source as a stream of decoded, validated image-caption samples.
@@ -390,10 +475,16 @@ def load_image_text_dataset(
         split: split of a Hub / save_to_disk dataset.
         streaming: read Hub data on the fly; False downloads it first (local sources ignore this).
         seed, shuffle_buffer: shuffle seed and buffer size (0 disables shuffling). Call
-            ``dataset.set_epoch(e)`` (the HF Trainer does) to reshuffle each epoch.
+            ``dataset.set_epoch(e)`` (the HF Trainer does) to reshuffle each epoch. Shards are
+            reshuffled per epoch, then streamed one at a time through the buffer (the authors'
+            WebDataset loader: shard shuffle, then a sample buffer). A table (CSV / TSV / JSONL,
+            the NegCLIP TSV) is instead permuted in full each epoch, seeded by seed and epoch.
         process_index, num_processes: this process's rank and the world size; each process then
             reads a disjoint part (``datasets.distributed.split_dataset_by_node``).
-        min_image_side, max_image_pixels, image_draft_size: see ``images.decode_image``.
+        min_image_side, max_image_pixels, image_draft_size, max_image_bytes: see ``images.decode_image``
+            (``max_image_bytes`` also caps what is read of a tar member).
+        allow_paths_outside_root: read table rows whose image path is absolute or climbs out of the
+            image root with ``..`` (refused and counted as ``path_outside_root`` by default).
         skip_stats: counters to share (e.g. with the collator); a new one by default.
 
     Raises:
@@ -401,19 +492,25 @@ def load_image_text_dataset(
             with the file and the columns found in the message.
     """
     stats = skip_stats or SkipStats()
-    raw = _resolve_source(train_data, train_data_root, split, streaming, caption_key, image_column, caption_column,
-                          negatives_column, stats)
+    request = _Request(train_data_root, split, streaming, caption_key, image_column, caption_column, negatives_column,
+                       allow_paths_outside_root, max_image_bytes)
+    raw = _resolve_source(train_data, request)
     dataset = raw.dataset
     if shuffle_buffer > 0:
-        dataset = dataset.shuffle(seed=seed, buffer_size=shuffle_buffer)
+        # One shard at a time into the buffer, as the authors' loader; for a table, a buffer of one passes
+        # the rows straight through: the per-epoch permutation of its rows is the whole shuffle.
+        dataset = dataset.shuffle(seed=seed, buffer_size=1 if raw.permute_sources else shuffle_buffer,
+                                  max_buffer_input_shards=1)
     if num_processes > 1:
         dataset = split_dataset_by_node(dataset, rank=process_index, world_size=num_processes)
-    limits = ImageLimits(min_image_side, max_image_pixels, image_draft_size)
-    decode = DecodeSamples(stats, raw.has_negatives, raw.image_root, limits)
-    dataset = dataset.map(decode, batched=True, batch_size=_DECODE_BATCH, remove_columns=raw.columns)
+    limits = ImageLimits(min_image_side, max_image_pixels, image_draft_size, max_image_bytes)
+    seek = StreamSeek()
+    decode = DecodeSamples(stats, raw.has_negatives, raw.image_root, limits, seek, allow_paths_outside_root)
+    dataset = dataset.map(decode, batched=True, batch_size=_DECODE_BATCH, with_indices=True,
+                          remove_columns=raw.columns)
     name = train_data if isinstance(train_data, str) else f"{len(train_data)} shards"
     if raw.num_rows is None:
         logger.info("training data %s: length unknown, max_steps must drive training", name)
     else:
         logger.info("training data %s: %d rows", name, raw.num_rows)
-    return ImageTextData(dataset, name, raw.num_rows, raw.has_negatives, stats)
+    return ImageTextData(dataset, name, raw.num_rows, raw.has_negatives, stats, seek)

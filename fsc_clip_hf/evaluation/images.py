@@ -2,7 +2,7 @@
 
 Test items name their images by an image source; the embedding cache is keyed by ``source.key``, so an
 image used by several items, subsets or benchmarks (COCO val2017 serves SugarCrepe, VALSE and What'sUp)
-is embedded once per run. Three kinds of source:
+is embedded once per run. Four kinds of source:
 
 * :class:`ImageFile`: a file on disk, optionally cropped to a box (ARO's VG sets, CREPE); ``.npy`` files
   hold BGR frames (EqBen's YouCook2 part);
@@ -11,19 +11,43 @@ is embedded once per run. Three kinds of source:
 * :class:`ImageBytes`: encoded bytes held in memory (Winoground loaded as a Hugging Face dataset),
   keyed by their SHA-1;
 * :class:`ZipMember`: a member of a zip archive (ELEVATER's releases), read from its local header.
+
+Images are decoded as open_clip's evaluation does (``convert("RGB")``), for scores comparable with the
+published ones, with one exception: 16-bit greyscale is rescaled to 8 bits as in training, where
+``convert`` would clip it to a white image. Files are opened as in training: regular files only, under
+the size cap, header first (``fsc_clip_hf.data.images``); a member is read only up to the cap.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import struct
+import sys
 import zipfile
 import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
+
+from ..data.images import DEFAULT_MAX_BYTES, SIXTEEN_BIT_MODES, open_image, regular_file, rescale_high_depth
+from ..data.skips import BadSample
+
+
+def _rgb(image: Image.Image) -> Image.Image:
+    if image.mode in SIXTEEN_BIT_MODES:
+        image = rescale_high_depth(image)
+    return image.convert("RGB")
+
+
+def _decode(source) -> Image.Image:
+    with open_image(source) as image:
+        return _rgb(image)
+
+
+def _within_cap(key: str, size: int) -> None:
+    if size > DEFAULT_MAX_BYTES:
+        raise BadSample("file_too_large", f"{key}: {size} bytes, cap {DEFAULT_MAX_BYTES}")
 
 
 @dataclass(frozen=True)
@@ -40,10 +64,10 @@ class ImageFile:
     def open(self) -> Image.Image:
         if self.path.endswith(".npy"):
             # EqBen stores its YouCook2 frames as BGR arrays.
+            regular_file(self.path)
             image = Image.fromarray(np.load(self.path)[:, :, ::-1].copy(), "RGB")
         else:
-            with Image.open(self.path) as handle:
-                image = handle.convert("RGB")
+            image = _decode(self.path)
         return image if self.box is None else image.crop(self.box)
 
 
@@ -61,11 +85,12 @@ class TarMember:
         return f"{self.tar_path}::{self.name}"
 
     def open(self) -> Image.Image:
+        _within_cap(self.key, self.size)
+        regular_file(self.tar_path, max_bytes=sys.maxsize)
         with open(self.tar_path, "rb") as handle:
             handle.seek(self.offset)
             data = handle.read(self.size)
-        with Image.open(io.BytesIO(data)) as image:
-            return image.convert("RGB")
+        return _decode(data)
 
 
 @dataclass(frozen=True)
@@ -79,8 +104,7 @@ class ImageBytes:
         return "sha1:" + hashlib.sha1(self.data).hexdigest()
 
     def open(self) -> Image.Image:
-        with Image.open(io.BytesIO(self.data)) as image:
-            return image.convert("RGB")
+        return _decode(self.data)
 
 
 @dataclass(frozen=True)
@@ -103,6 +127,8 @@ class ZipMember:
         return f"{self.zip_path}::{self.name}"
 
     def open(self) -> Image.Image:
+        _within_cap(self.key, self.compress_size)
+        regular_file(self.zip_path, max_bytes=sys.maxsize)
         with open(self.zip_path, "rb") as handle:
             handle.seek(self.header_offset)
             header = handle.read(30)
@@ -112,11 +138,12 @@ class ZipMember:
             handle.seek(self.header_offset + 30 + name_length + extra_length)
             data = handle.read(self.compress_size)
         if self.compress_type == zipfile.ZIP_DEFLATED:
-            data = zlib.decompress(data, -zlib.MAX_WBITS)
+            inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            data = inflater.decompress(data, DEFAULT_MAX_BYTES + 1)  # a deflate bomb stops at the cap
+            _within_cap(self.key, len(data))
         elif self.compress_type != zipfile.ZIP_STORED:
             raise ValueError(f"{self.key}: zip compression method {self.compress_type} is not supported")
-        with Image.open(io.BytesIO(data)) as image:
-            return image.convert("RGB")
+        return _decode(data)
 
 
 ImageSource = ImageFile | TarMember | ImageBytes | ZipMember

@@ -31,7 +31,7 @@ import os
 
 from ..images import ImageFile
 from ..items import FIRST, BenchmarkData, TextChoice
-from .base import Benchmark, absent, collect, mean, read_json_list, shared_hint, text
+from .base import Benchmark, absent, collect, data_path, mean, read_json_list, shared_hint, text
 from .word_order import order_test_options
 
 # Relations ARO's VG-Relation macro accuracy leaves out (its evaluation notebook's list).
@@ -96,7 +96,7 @@ class ARO(Benchmark):
                 group = text(case["relation_name"], "relation_name") if subset == "VG_Relation" else \
                     f"{text(case['attributes'][0], 'attributes')}_{text(case['attributes'][1], 'attributes')}"
                 return TextChoice(subset=f"{subset}/{group}",
-                                  image=ImageFile(os.path.join(root, "images", text(case["image_path"], "image_path")),
+                                  image=ImageFile(data_path(root, "images", text(case["image_path"], "image_path")),
                                                   box=(x, y, x + w, y + h)),
                                   captions=[text(case["false_caption"]), text(case["true_caption"])], answer=1,
                                   ties=FIRST)
@@ -114,7 +114,7 @@ class ARO(Benchmark):
                 subset=subset)
             options = order_test_options([caption for _, caption in entries], seed=self.order_seed)
             data.text_choices.extend(
-                TextChoice(subset=subset, image=ImageFile(os.path.join(image_root, image)), captions=choices,
+                TextChoice(subset=subset, image=ImageFile(data_path(image_root, image)), captions=choices,
                            ties=FIRST)
                 for (image, _), choices in zip(entries, options)
             )

@@ -20,6 +20,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 
+from ...paths import PathOutsideRoot, join_under
 from ..items import MALFORMED, BenchmarkData
 
 
@@ -151,6 +152,15 @@ class Benchmark:
         """The error for absent ``parts`` (paths): each shown by its first absent folder, with the download."""
         shown = ", ".join(sorted({first_absent(path, data_root) for path in parts}))
         return MissingData(f"{self.title}: missing {shown}. {self.download.replace('<data_root>', data_root)}")
+
+
+def data_path(folder: str, *parts: str) -> str:
+    """``folder/parts`` for path parts read from a benchmark's files; one that is absolute or climbs out of
+    ``folder`` through ``..`` makes its item :class:`Malformed` (``fsc_clip_hf.paths``)."""
+    try:
+        return join_under(folder, os.path.join(*parts))
+    except PathOutsideRoot as error:
+        raise Malformed(str(error)) from None
 
 
 def first_absent(path: str, data_root: str) -> str:

@@ -26,7 +26,7 @@ import os
 
 from ..images import ImageFile
 from ..items import FIRST, IMAGE_ABSENT, BenchmarkData, TextChoice
-from .base import Benchmark, Malformed, Skip, absent, collect, mean, read_csv, shared_hint, text
+from .base import Benchmark, Malformed, Skip, absent, collect, data_path, mean, read_csv, shared_hint, text
 
 NEGATIVE_TYPES = ("atom", "swap", "negate")
 COMPLEXITIES = range(4, 13)  # the files crepe_prod_eval_*.py loop over
@@ -35,7 +35,7 @@ COMPLEXITIES = range(4, 13)  # the files crepe_prod_eval_*.py loop over
 def find_visual_genome_image(data_root: str, image_id) -> str | None:
     """The path of Visual Genome image ``image_id`` (it lives in one of the two parts), or None."""
     for part in ("VG_100K", "VG_100K_2"):
-        path = os.path.join(data_root, "visual_genome", part, f"{image_id}.jpg")
+        path = data_path(os.path.join(data_root, "visual_genome", part), f"{image_id}.jpg")
         if os.path.exists(path):
             return path
     return None

@@ -27,7 +27,7 @@ import os
 
 from ..images import ImageFile
 from ..items import IMAGE_ABSENT, BenchmarkData, Pair
-from .base import Benchmark, Skip, collect, mean, read_json_list, text
+from .base import Benchmark, Skip, collect, data_path, mean, read_json_list, text
 
 FULL = ("all_select.json", "images", "full set (all_select.json)")
 SUBSET = ("eqben_subset_10percent_final.json", "image_subset", "10 % subset (eqben_subset_10percent_final.json); "
@@ -46,7 +46,7 @@ def source_of(path: str) -> str:
 
 
 def _image(folder: str, relative: str) -> ImageFile:
-    path = os.path.join(folder, text(relative, "image path"))
+    path = data_path(folder, text(relative, "image path"))
     if not os.path.exists(path):
         light = path[:-4] + ".jpg" if path.endswith(".png") else None
         if light is None or not os.path.exists(light):

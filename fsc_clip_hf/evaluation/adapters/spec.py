@@ -21,7 +21,7 @@ import os
 
 from ..images import ImageFile
 from ..items import FIRST, BenchmarkData, ImageChoice, TextChoice
-from .base import Benchmark, absent, collect, mean, read_json_list, text
+from .base import Benchmark, absent, collect, data_path, mean, read_json_list, text
 
 SUBSETS = ("absolute_size", "relative_size", "absolute_spatial", "relative_spatial", "existence", "count")
 
@@ -43,12 +43,12 @@ class SPEC(Benchmark):
                 data.missing.extend(lacking)
                 continue
             collect(data, files[0], enumerate(read_json_list(files[0])), lambda case, subset=subset, folder=folder:
-                    TextChoice(subset=f"{subset}/i2t", image=ImageFile(os.path.join(folder, text(case["query"], "query"))),
+                    TextChoice(subset=f"{subset}/i2t", image=ImageFile(data_path(folder, text(case["query"], "query"))),
                                captions=[text(key, "keys") for key in case["keys"]], answer=int(case["label"]),
                                ties=FIRST), subset=f"{subset}/i2t")
             collect(data, files[1], enumerate(read_json_list(files[1])), lambda case, subset=subset, folder=folder:
                     ImageChoice(subset=f"{subset}/t2i", caption=text(case["query"], "query"),
-                                images=[ImageFile(os.path.join(folder, text(key, "keys"))) for key in case["keys"]],
+                                images=[ImageFile(data_path(folder, text(key, "keys"))) for key in case["keys"]],
                                 answer=int(case["label"]), ties=FIRST), subset=f"{subset}/t2i")
         if data.is_empty():
             raise self.missing(data_root, data.missing)

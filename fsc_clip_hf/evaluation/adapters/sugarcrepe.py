@@ -20,7 +20,7 @@ import os
 
 from ..images import ImageFile
 from ..items import BenchmarkData, TextChoice
-from .base import Benchmark, absent, collect, mean, pooled_accuracy, read_json_dict, shared_hint, text
+from .base import Benchmark, absent, collect, data_path, mean, pooled_accuracy, read_json_dict, shared_hint, text
 
 SUBSETS = ("replace_obj", "replace_att", "replace_rel", "swap_obj", "swap_att", "add_obj", "add_att")
 CATEGORIES = {"replace": SUBSETS[:3], "swap": SUBSETS[3:5], "add": SUBSETS[5:]}
@@ -44,7 +44,7 @@ class SugarCrepe(Benchmark):
             if path in data.missing:
                 continue
             collect(data, path, read_json_dict(path).items(), lambda case, subset=subset: TextChoice(
-                subset=subset, image=ImageFile(os.path.join(images, text(case["filename"], "filename"))),
+                subset=subset, image=ImageFile(data_path(images, text(case["filename"], "filename"))),
                 captions=[text(case["caption"]), text(case["negative_caption"], "negative_caption")]), subset=subset)
         if data.is_empty():
             raise self.missing(data_root, data.missing)

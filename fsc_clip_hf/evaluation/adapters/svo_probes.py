@@ -27,7 +27,7 @@ import os
 
 from ..images import ImageFile
 from ..items import IMAGE_ABSENT, BenchmarkData, ImageChoice
-from .base import Benchmark, Malformed, Skip, collect, mean, read_csv, text
+from .base import Benchmark, Malformed, Skip, collect, data_path, mean, read_csv, text
 
 SUBSETS = ("subj_neg", "verb_neg", "obj_neg")
 NO_TYPE, SEVERAL_TYPES = "no_negative_type", "several_negative_types"
@@ -62,7 +62,7 @@ class SVOProbes(Benchmark):
             if not all(name in on_disk for name in names):
                 raise Skip(IMAGE_ABSENT, flags[0])
             return ImageChoice(subset=flags[0], caption=text(row["sentence"], "sentence"),
-                               images=[ImageFile(os.path.join(images, name)) for name in names])
+                               images=[ImageFile(data_path(images, name)) for name in names])
 
         collect(data, table, ((f"line {line}", row) for line, row in read_csv(table)), row_item)
         if data.is_empty():

@@ -29,7 +29,7 @@ import os
 
 from ..images import ImageFile
 from ..items import IMAGE_ABSENT, BenchmarkData, TextChoice
-from .base import Benchmark, Malformed, Skip, absent, collect, mean, read_json_dict, shared_hint, text
+from .base import Benchmark, Malformed, Skip, absent, collect, data_path, mean, read_json_dict, shared_hint, text
 
 INSTRUMENTS = {
     "existence": ("existence",),
@@ -83,8 +83,8 @@ class VALSE(Benchmark):
                     if votes < MIN_ANNOTATOR_VOTES:
                         return None  # not validated: not part of the benchmark
                     name = text(case["image_file"], "image_file")
-                    image = next((os.path.join(folder, name) for folder in folders
-                                  if os.path.exists(os.path.join(folder, name))), None)
+                    image = next((data_path(folder, name) for folder in folders
+                                  if os.path.exists(data_path(folder, name))), None)
                     if image is None:
                         raise Skip(IMAGE_ABSENT)
                     caption = case["caption"][0] if isinstance(case["caption"], list) else case["caption"]

@@ -31,7 +31,7 @@ import os
 
 from ..images import ImageFile
 from ..items import IMAGE_ABSENT, BenchmarkData, TextChoice
-from .base import Benchmark, Skip, collect, mean, read_json_list, shared_hint, text
+from .base import Benchmark, Skip, collect, data_path, mean, read_json_list, shared_hint, text
 
 MAX_ITEMS_PER_FILE = 1000  # MAX_NUM 2000, halved in ITC mode
 CATEGORIES = ("Object", "Attribute", "Relation")
@@ -103,7 +103,7 @@ class VLCheckList(Benchmark):
         def item(record):
             nonlocal beyond
             image, captions = record
-            image_path = os.path.join(images, text(image, "image path"))
+            image_path = data_path(images, text(image, "image path"))
             if not os.path.exists(image_path):
                 raise Skip(IMAGE_ABSENT)
             choice = TextChoice(subset=subset, image=ImageFile(image_path),

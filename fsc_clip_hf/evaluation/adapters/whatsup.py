@@ -25,7 +25,7 @@ import os
 
 from ..images import ImageFile
 from ..items import FIRST, BenchmarkData, TextChoice
-from .base import Benchmark, Malformed, absent, collect, mean, read_json_list, shared_hint, text
+from .base import Benchmark, Malformed, absent, collect, data_path, mean, read_json_list, shared_hint, text
 
 CONTROLLED = {"WhatsUp_A": ("controlled_images_dataset.json", "controlled_images"),
               "WhatsUp_B": ("controlled_clevr_dataset.json", "controlled_clevr")}
@@ -64,7 +64,7 @@ class WhatsUp(Benchmark):
                     raise Malformed(f"a {type(row).__name__}, not [image id, true caption, false caption]")
                 # str(id).zfill(12) as What'sUp's COCO_QA loader names the file; VG ids as they are.
                 name = f"{str(row[0]).zfill(12)}.jpg" if on_coco else f"{row[0]}.jpg"
-                return TextChoice(subset=subset, image=ImageFile(os.path.join(images, name)),
+                return TextChoice(subset=subset, image=ImageFile(data_path(images, name)),
                                   captions=[text(row[1]), text(row[2])], ties=FIRST)
 
             path = os.path.join(root, annotation)
