@@ -328,7 +328,7 @@ def check_options(args: FSCTrainingArguments, sources: dict) -> None:
     demo = args.model_name_or_path == "synthetic"
     if args.train_data is None:
         raise RecipeError(
-            f"{_where(sources, 'train_data')}: train_data is required: train_neg_clip (with train_data_root), "
+            f"{_origin(sources)}: train_data is required: train_neg_clip (with train_data_root), "
             "laioncoco_100k, cc3m_100k, a shard pattern (dir/*.tar), a .csv / .tsv / .jsonl table, a save_to_disk "
             "folder or a Hub dataset id")
     if args.train_data == "synthetic" and not demo:
