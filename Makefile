@@ -29,5 +29,14 @@ test: install
 demo: install
 	$(BIN)/accelerate launch recipes/train.py --config demo.yaml
 
+# The CPU figures of the README's Benchmarks table, each part printing its own (minutes; run on a quiet machine).
+BENCHMARK_EVAL_CPU := --device cpu --dtype float32 --images 512 --classes 100 --templates 8 --num_workers 2
+benchmark: install
+	$(BIN)/python recipes/benchmark.py loss
+	$(BIN)/python recipes/benchmark.py step
+	$(BIN)/python recipes/benchmark.py negatives
+	$(BIN)/python recipes/benchmark.py data
+	$(BIN)/python recipes/benchmark.py eval $(BENCHMARK_EVAL_CPU)
+
 clean:
 	rm -rf $(VENV) outputs .pytest_cache

@@ -1,15 +1,60 @@
-"""Command-line entry points (the scripts in recipes/ are thin wrappers around these)."""
+"""Command-line entry points (the scripts in recipes/ are thin wrappers around these).
+
+Every command line of the project names its options with underscores, as transformers does
+(``--output_dir``), and accepts the dashed spelling too (``--output-dir``): :class:`ArgumentParser`
+adds the alias to each option, and ``HfArgumentParser`` does the same for the training options.
+"""
 
 from __future__ import annotations
 
+import argparse
 import logging
+import sys
 
-import transformers
+DATA_LINE_LOGGER = "fsc_clip_hf.data.callbacks"
+# Libraries that print through their own handler: their records must not reach ours a second time.
+OWN_HANDLER_LIBRARIES = ("huggingface_hub", "transformers", "datasets", "accelerate", "evaluate")
 
-from .configs import parse_args
+
+class ArgumentParser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` whose long options take underscores and accept dashes as well:
+    ``add_argument("--data_root")`` also answers to ``--data-root``. Sub-command parsers inherit it."""
+
+    def add_argument(self, *names, **kwargs):
+        return super().add_argument(*with_dashed_aliases(names), **kwargs)
+
+    def add_argument_group(self, *args, **kwargs):
+        group = super().add_argument_group(*args, **kwargs)
+        group.add_argument = _aliasing(group.add_argument)
+        return group
+
+    def add_mutually_exclusive_group(self, **kwargs):
+        group = super().add_mutually_exclusive_group(**kwargs)
+        group.add_argument = _aliasing(group.add_argument)
+        return group
+
+
+def with_dashed_aliases(names) -> list[str]:
+    """``("--data_root",)`` -> ``["--data_root", "--data-root"]``; positional and short names unchanged."""
+    out = list(names)
+    for name in names:
+        if name.startswith("--") and "_" in name[2:]:
+            alias = "--" + name[2:].replace("_", "-")
+            if alias not in out:
+                out.append(alias)
+    return out
+
+
+def _aliasing(add_argument):
+    def add(*names, **kwargs):
+        return add_argument(*with_dashed_aliases(names), **kwargs)
+
+    return add
 
 
 def setup_logging(args) -> None:
+    import transformers
+
     level = args.get_process_log_level()
     # transformers' "passive" default keeps its own logs at WARNING; ours say what was loaded, from where
     # and with which options, so the main process shows them unless a log_level is chosen.
@@ -17,17 +62,86 @@ def setup_logging(args) -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S", level=ours)
     transformers.utils.logging.set_verbosity(level)
     logging.getLogger("fsc_clip_hf").setLevel(ours)
+    # Each process reads its own part of the data: each logs its epoch line (samples seen, skipped by reason).
+    logging.getLogger(DATA_LINE_LOGGER).setLevel(logging.INFO if args.log_level == "passive" else level)
+    quiet_library_propagation()
+
+
+def quiet_library_propagation() -> None:
+    """Libraries with their own handler print each record once: through it, not again through the root
+    handler that ``logging.basicConfig`` installed (huggingface_hub propagates by default)."""
+    for name in OWN_HANDLER_LIBRARIES:
+        library = logging.getLogger(name)
+        if library.handlers:
+            library.propagate = False
 
 
 def train_main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
+    """`recipes/train.py`: parse and check the recipe, run the pre-flight, train, say where it all went.
+
+    Exits 2 when the recipe is wrong or a piece is missing (the pre-flight's table says which and how
+    to get it); with `--dry_run`, after the pre-flight (0 when everything is in place).
+    """
+    from .configs import PrecisionUnavailable, RecipeError, parse_command, resolved_recipe
+    from .preflight import EXIT_MISSING, precision_check, run_preflight
+
+    extra = []
+    try:
+        try:
+            command = parse_command(argv)
+        except PrecisionUnavailable as error:
+            # Everything else is still checked, so that one run lists every missing piece.
+            command = parse_command([*(argv or []), "--bf16", "false"])
+            extra.append(precision_check(error))
+    except (RecipeError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(EXIT_MISSING)
+    if command.print_config:
+        print(resolved_recipe(command), end="")
+        return
+    args = command.args
     setup_logging(args)
+    preflight = run_preflight(args, extra)
+    if args.should_log:
+        print(preflight.table(), file=sys.stderr if preflight.missing else sys.stdout, flush=True)
+    if preflight.missing:
+        sys.exit(EXIT_MISSING)
+    if command.dry_run:
+        return
+    try:
+        _train(args)
+    finally:
+        if preflight.lock is not None:
+            preflight.lock.release()
+
+
+def _train(args) -> None:
     if args.model_name_or_path == "synthetic":
         from .demo import run_demo
 
         run_demo(args)
+        if args.should_log:
+            print(f"results: {args.output_dir}/demo_results.md (and .json, demo_comp_vs_zs.png); each model's "
+                  f"report in {args.output_dir}/eval/<model>/", flush=True)
         return
     from .pipeline import run_training, save_final
 
     trainer = run_training(args)
-    save_final(trainer)
+    folder = save_final(trainer)
+    if folder is not None:
+        print(results_line(args, folder), flush=True)
+
+
+def results_line(args, folder: str) -> str:
+    """Where a run's results went, printed at its end."""
+    import os
+
+    parts = [f"final model: {folder}"]
+    if os.path.exists(os.path.join(folder, "results.json")):
+        parts.append(f"evaluation: {os.path.join(folder, 'eval', 'results.md')}")
+    parts.append(f"checkpoints: {args.output_dir}")
+    if "tensorboard" in (args.report_to or []):
+        parts.append(f"logs: tensorboard --logdir {os.path.join(args.output_dir, 'runs')}")
+    if args.push_to_hub:
+        parts.append(f"Hub: {args.hub_model_id or os.path.basename(os.path.abspath(args.output_dir))}")
+    return "results: " + "; ".join(parts)

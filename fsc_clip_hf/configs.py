@@ -1,20 +1,72 @@
 """YAML recipes with command-line overrides, parsed into `FSCTrainingArguments`.
 
 `--config laioncoco_b32.yaml` (a bare file name resolves inside `recipes/`) sets the defaults; any
-option on the command line overrides it (`--learning_rate 1e-5`).
+option on the command line overrides it (`--learning_rate 1e-5`). Every recipe value is converted
+with its option's type when the recipe is read, and the options are checked together before anything
+is built, so a wrong value fails at once with the file and the option named:
+
+    recipe recipes/x.yaml: per_device_train_batch_size: 1.5 is not an int
+
+`--print_config` prints the resolved recipe (the recipe's values with the command line's on top, not
+the built-in defaults) and exits; `--dry_run` runs the pre-flight only (`fsc_clip_hf.preflight`).
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import yaml
-from transformers import HfArgumentParser
+from transformers import HfArgumentParser, TrainingArguments
 
 from .training_args import FSCTrainingArguments
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
+COMMAND_LINE = "the command line"
+USAGE = "[accelerate launch] recipes/train.py --config RECIPE [--option value ...] [--print_config] [--dry_run]"
+
+# `recipes/train.py --help` shows our options first, in these groups, then the Trainer's own.
+OPTION_GROUPS = {
+    "recipe": ("config", "print_config", "dry_run", "help"),
+    "model": ("model_name_or_path", "processor_name_or_path", "pixels"),
+    "objective": ("loss_name", "neg_loss_name", "focal_gamma", "neg_label_smoothing", "apply_global_neg_loss",
+                  "neg_loss_weight", "apply_local_neg_loss", "local_neg_weight", "sim_normalizer", "sim_sparsify",
+                  "gather_with_grad"),
+    "negatives": ("add_random_text_hard_negatives", "negatives_cache_dir", "spacy_model", "use_dataset_negatives"),
+    "data": ("train_data", "train_data_root", "caption_key", "image_column", "caption_column", "shuffle_buffer",
+             "train_transform", "allow_paths_outside_root"),
+    "LoRA": ("use_lora", "lora_style", "lora_r", "lora_alpha", "lora_dropout"),
+    "evaluation": ("eval_benchmarks", "eval_data_root"),
+    "output and release": ("output_dir", "overwrite_output_dir", "base_model", "push_to_hub", "hub_model_id",
+                           "hub_private_repo", "hub_token", "hub_strategy"),
+    "the synthetic demo (model_name_or_path: synthetic)": ("demo_variants", "synthetic_num_train",
+                                                           "synthetic_pretrain_steps",
+                                                           "synthetic_pretrain_learning_rate"),
+}
+OTHER_GROUP = "more fsc-clip-hf options"
+TRAINER_GROUP = "Trainer options (transformers.TrainingArguments; see its documentation)"
+
+RUN_RECORD = "run"
+# Options that only act with loss_name: fsc-clip; set to true with loss_name: clip, they would do nothing.
+FSC_ONLY_SWITCHES = ("apply_global_neg_loss", "apply_local_neg_loss")
+
+
+class RecipeError(ValueError):
+    """A recipe or command-line value that cannot be used; the message names the file and the option."""
+
+
+class PrecisionUnavailable(RecipeError):
+    """The recipe asks for bf16 and this machine cannot run it; ``fix`` says which options to pass."""
+
+    def __init__(self, message: str, fix: str):
+        super().__init__(message)
+        self.fix = fix
 
 
 def resolve_recipe(name: str) -> Path:
@@ -30,28 +82,310 @@ def resolve_recipe(name: str) -> Path:
 
 
 def load_recipe(name: str) -> dict:
-    """The recipe's options as a dict, checked against the known option names."""
+    """The recipe's options as a dict, checked against the known option names (values as written)."""
     path = resolve_recipe(name)
     try:
         options = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:
-        raise ValueError(f"recipe {path}: not valid YAML: {error}") from error
+        raise RecipeError(f"recipe {path}: not valid YAML: {error}") from error
     if not isinstance(options, dict):
-        raise ValueError(f"recipe {path}: expected a mapping of option: value, got {type(options).__name__}")
+        raise RecipeError(f"recipe {path}: expected a mapping of option: value, got {type(options).__name__}")
+    # A release's recipe.yaml also records `run:`, what the run was (precision, processes): not an option.
+    options.pop(RUN_RECORD, None)
     known = {field.name for field in dataclasses.fields(FSCTrainingArguments)}
     unknown = sorted(set(options) - known)
     if unknown:
-        raise ValueError(f"recipe {path}: unknown options {unknown}")
+        raise RecipeError(f"recipe {path}: unknown options {unknown}")
     return options
+
+
+@dataclass
+class Command:
+    """A parsed `recipes/train.py` command line."""
+
+    args: FSCTrainingArguments | None  # None with --print_config (nothing is built)
+    recipe: Path | None
+    given: dict[str, Any]  # the options set by the recipe or the command line, converted, command line last
+    sources: dict[str, str]  # option -> where it was set ("recipe <path>" or COMMAND_LINE)
+    print_config: bool
+    dry_run: bool
+
+
+def build_parser() -> HfArgumentParser:
+    """The parser of `recipes/train.py`: every `FSCTrainingArguments` option (dashed aliases too, as
+    transformers adds them), `--config`, `--print_config` and `--dry_run`, grouped for `--help`."""
+    parser = HfArgumentParser(FSCTrainingArguments, usage=USAGE, description="Fine-tune a CLIP model with FSC-CLIP "
+                              "(or CLIP / NegCLIP) from a YAML recipe; command-line options override the recipe.")
+    parser.add_argument("--config", help="YAML recipe: a path, or a file name inside recipes/")
+    parser.add_argument("--print_config", "--print-config", action="store_true",
+                        help="print the resolved recipe (the recipe's values and the command line's) and exit")
+    parser.add_argument("--dry_run", "--dry-run", action="store_true",
+                        help="run the pre-flight only: what is present and missing, with the command for each")
+    _group_options(parser)
+    return parser
+
+
+def _group_options(parser: argparse.ArgumentParser) -> None:
+    """Move our options out of argparse's single group into OPTION_GROUPS, ahead of the Trainer's."""
+    ours = {f.name for f in dataclasses.fields(FSCTrainingArguments)} - \
+        {f.name for f in dataclasses.fields(TrainingArguments)}
+    placed = {name for names in OPTION_GROUPS.values() for name in names}
+    general = parser._optionals
+    groups = {title: parser.add_argument_group(title) for title in [*OPTION_GROUPS, OTHER_GROUP]}
+    for action in list(general._group_actions):
+        title = next((t for t, names in OPTION_GROUPS.items() if action.dest in names), None)
+        if title is None and action.dest in ours - placed:
+            title = OTHER_GROUP
+        if title is not None:
+            general._group_actions.remove(action)
+            groups[title]._group_actions.append(action)
+    for title, names in OPTION_GROUPS.items():  # in the order listed (a --no_x right after its --x)
+        groups[title]._group_actions.sort(key=lambda action: names.index(action.dest))
+    general.title = TRAINER_GROUP
+    parser._action_groups.remove(general)
+    parser._action_groups.append(general)
+    if not groups[OTHER_GROUP]._group_actions:
+        parser._action_groups.remove(groups[OTHER_GROUP])
+
+
+def parse_command(argv: list[str] | None = None) -> Command:
+    """`[--config RECIPE] [--option value ...] [--print_config] [--dry_run]`, checked (see the module)."""
+    parser = build_parser()
+    known, _ = parser.parse_known_args(argv)
+    recipe, given, sources = None, {}, {}
+    if known.config:
+        recipe = resolve_recipe(known.config)
+        given = convert_recipe(parser, load_recipe(str(recipe)), recipe)
+        sources = dict.fromkeys(given, f"recipe {recipe}")
+        # Converted values are not strings, so argparse keeps them as they are.
+        parser.set_defaults(**given)
+    namespace, _ = parser.parse_known_args(argv)
+    for dest in command_line_options(parser, argv):
+        given[dest] = getattr(namespace, dest)
+        sources[dest] = COMMAND_LINE
+    for flag in ("config", "print_config", "dry_run"):
+        given.pop(flag, None), sources.pop(flag, None)
+    if known.print_config:
+        return Command(None, recipe, given, sources, True, known.dry_run)
+    check_given(given, sources)
+    try:
+        # The first item is the arguments; a second, the namespace holding --config and the flags.
+        args = parser.parse_args_into_dataclasses(args=argv)[0]
+    except ValueError as error:
+        raise _precision_error(error, sources) or _named(error, sources) from error
+    check_options(args, sources)
+    return Command(args, recipe, given, sources, False, known.dry_run)
 
 
 def parse_args(argv: list[str] | None = None) -> FSCTrainingArguments:
     """`[--config RECIPE] [--option value ...]` → arguments; the command line wins over the recipe."""
-    parser = HfArgumentParser(FSCTrainingArguments)
-    parser.add_argument("--config", help="YAML recipe: a path, or a file name inside recipes/")
-    known, _ = parser.parse_known_args(argv)
-    if known.config:
-        # YAML 1.1 reads "5e-6" as a string; argparse converts string defaults with the option's type.
-        parser.set_defaults(**load_recipe(known.config))
-    # The first item is the arguments; a second, the namespace holding --config.
-    return parser.parse_args_into_dataclasses(args=argv)[0]
+    command = parse_command(argv)
+    if command.args is None:
+        raise RecipeError("--print_config builds no arguments: use parse_command")
+    return command.args
+
+
+def command_line_options(parser: argparse.ArgumentParser, argv: list[str] | None) -> list[str]:
+    """The destinations of the options written on the command line (aliases and `--no_x` included)."""
+    dests = []
+    for token in argv or []:
+        if not token.startswith("--"):
+            continue
+        action = parser._option_string_actions.get(token.split("=", 1)[0])
+        if action is not None and action.dest not in dests:
+            dests.append(action.dest)
+    return dests
+
+
+def resolved_recipe(command: Command) -> str:
+    """The YAML that `--print_config` prints: the recipe's values, the command line's overrides marked."""
+    header = [f"# resolved from {command.recipe or 'the command line alone'}"]
+    lines = []
+    for key, value in command.given.items():
+        text = yaml.safe_dump({key: _plain(value)}, default_flow_style=True, sort_keys=False).strip()[1:-1]
+        lines.append(text + ("  # command line" if command.sources.get(key) == COMMAND_LINE else ""))
+    return "\n".join(header + lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Values: each recipe value through its option's type
+
+
+def convert_recipe(parser: argparse.ArgumentParser, options: dict, path: Path) -> dict:
+    """Each recipe value converted as argparse converts the same value on the command line."""
+    hints = typing.get_type_hints(FSCTrainingArguments)
+    trainer_hints = typing.get_type_hints(TrainingArguments)
+    converted = {}
+    for key, value in options.items():
+        action = parser._option_string_actions[f"--{key}"]
+        try:
+            converted[key] = convert_value(action, hints.get(key), value)
+            _check_enum(trainer_hints.get(key), converted[key])
+        except (TypeError, ValueError, argparse.ArgumentTypeError) as error:
+            raise RecipeError(f"recipe {path}: {key}: {error}") from None
+    return converted
+
+
+def _check_enum(hint: Any, value: Any) -> None:
+    """A Trainer option typed ``SchedulerType | str`` (which a recipe default may redeclare as str) takes
+    only the enum's values."""
+    for kind in _admitted_types(hint):
+        if isinstance(kind, type) and issubclass(kind, Enum) and isinstance(value, str):
+            allowed = [member.value for member in kind]
+            if value not in allowed:
+                raise ValueError(f"{value!r} is not one of {allowed}")
+
+
+def convert_value(action: argparse.Action, hint: Any, value: Any) -> Any:
+    """``value`` (as YAML read it) as the option's type; raises with a message naming the problem."""
+    admits = _admitted_types(hint)
+    if value is None:
+        if type(None) in admits or action.default is None:
+            return None
+        raise ValueError("null is not allowed (the option needs a value)")
+    if isinstance(value, dict):
+        if dict in admits:
+            return value
+        raise ValueError(f"{value!r} is a mapping; expected {_type_name(action)}")
+    if isinstance(value, (list, tuple)):
+        if action.nargs in ("+", "*") or list in admits:
+            return [_convert_one(action, item) for item in value]
+        raise ValueError(f"{list(value)!r} is a list; expected one value ({_type_name(action)})")
+    converted = _convert_one(action, value)
+    return [converted] if action.nargs == "+" else converted
+
+
+def _convert_one(action: argparse.Action, value: Any) -> Any:
+    kind = action.type
+    if isinstance(value, bool) and kind not in (None, bool) and getattr(kind, "__name__", "") != "string_to_bool":
+        # YAML 1.1 reads unquoted no / yes / on / off as booleans.
+        raise ValueError(f"{value!r} is a boolean; expected {_type_name(action)} (quote the value in YAML: "
+                         f"\"{str(value).lower()}\" or \"no\")")
+    if kind is int and isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"{value!r} is not an int")
+        value = int(value)
+    if kind is not None:
+        try:
+            # Numbers stay numbers (float(2) is 2.0); everything else goes as the command line gives it, as text.
+            numeric = kind in (int, float) and isinstance(value, (int, float))
+            value = kind(value) if isinstance(value, str) or numeric else kind(str(value))
+        except (TypeError, ValueError, argparse.ArgumentTypeError):
+            raise ValueError(f"{value!r} is not {_type_name(action)}") from None
+    if action.choices is not None and value not in action.choices:
+        raise ValueError(f"{value!r} is not one of {list(action.choices)}")
+    return value
+
+
+def _admitted_types(hint: Any) -> set:
+    """The plain types a type hint admits: ``dict | str | None`` -> {dict, str, NoneType}."""
+    if hint is None:
+        return set()
+    origin = typing.get_origin(hint)
+    if origin is typing.Union or origin is types.UnionType:
+        return set().union(*(_admitted_types(arg) for arg in typing.get_args(hint)))
+    return {origin or hint}
+
+
+def _type_name(action: argparse.Action) -> str:
+    kind = action.type
+    if kind is None or getattr(kind, "__name__", "") == "string_to_bool":
+        return "a boolean (true / false)" if kind is not None else "a string"
+    if action.choices is not None:
+        return f"one of {list(action.choices)}"
+    return {int: "an int", float: "a float", str: "a string"}.get(kind, getattr(kind, "__name__", str(kind)))
+
+
+def _plain(value: Any) -> Any:
+    """Plain YAML data: enums as their values, paths as text."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)  # 500.0 as the recipe wrote it, 500; read back, the option's type makes it 500.0 again
+    return str(value) if isinstance(value, Path) else value
+
+
+# ---------------------------------------------------------------------------------------------
+# Options together
+
+
+def check_given(given: dict, sources: dict) -> None:
+    """Checks that need only the given values (before the Trainer's arguments are built)."""
+    for key in ("neg_loss_weight", "local_neg_weight"):
+        if key in given and given[key] is not None and given[key] < 0:
+            raise RecipeError(f"{_where(sources, key)}: {key}: {given[key]} is negative; a loss weight is >= 0 "
+                              f"(0 turns the term off; so does apply_{'global' if 'neg_loss' in key else 'local'}"
+                              "_neg_loss: false)")
+
+
+def check_options(args: FSCTrainingArguments, sources: dict) -> None:
+    """Options that cannot go together, or that would silently do nothing; each error names where the
+    options were set (the recipe file or the command line)."""
+    demo = args.model_name_or_path == "synthetic"
+    if args.train_data is None:
+        raise RecipeError(
+            f"{_origin(sources)}: train_data is required: train_neg_clip (with train_data_root), "
+            "laioncoco_100k, cc3m_100k, a shard pattern (dir/*.tar), a .csv / .tsv / .jsonl table, a save_to_disk "
+            "folder or a Hub dataset id")
+    if args.train_data == "synthetic" and not demo:
+        raise RecipeError(f"{_where(sources, 'train_data')}: train_data: synthetic is the demo's world and goes with "
+                          "model_name_or_path: synthetic; give the data to train on")
+    if args.base_model is not None:
+        from .model_card import is_hub_id
+
+        if not is_hub_id(args.base_model):
+            raise RecipeError(f"{_where(sources, 'base_model')}: base_model: {args.base_model!r} is not a Hub id "
+                              "(org/name): it names the pretrained model on the Hub in the model card")
+    try:
+        loss = args.loss_config()
+    except ValueError as error:
+        raise RecipeError(f"{_where(sources, 'loss_name')}: {error}") from None
+    if args.add_random_text_hard_negatives is not None:
+        from .negatives.styles import parse_style  # light: no spaCy
+
+        try:
+            parse_style(args.add_random_text_hard_negatives)
+        except ValueError as error:
+            raise RecipeError(f"{_where(sources, 'add_random_text_hard_negatives')}: {error}") from None
+    if loss.loss_name == "clip":
+        for key in FSC_ONLY_SWITCHES:
+            if sources.get(key) and getattr(args, key):
+                raise RecipeError(
+                    f"{_where(sources, key)}: {key}: true does nothing with loss_name: clip "
+                    f"({_where(sources, 'loss_name')}): the hard-negative terms belong to loss_name: fsc-clip. "
+                    f"Pass --{key} false to train CLIP / NegCLIP, or --loss_name fsc-clip")
+    elif (loss.uses_global_hn or loss.uses_local_hn) and not (
+            args.add_random_text_hard_negatives or args.use_dataset_negatives):
+        where = sources.get("loss_name") or sources.get("add_random_text_hard_negatives") or _origin(sources)
+        raise RecipeError(
+            f"{where}: loss_name: fsc-clip{'' if 'loss_name' in sources else ' (the default)'}"
+            " needs hard negatives, and none are set: add_random_text_hard_negatives: fsc-clip (the paper's), "
+            "negclip, replace, ngram_shuffle_N or svlc, or use_dataset_negatives: true; or loss_name: clip")
+
+
+def _where(sources: dict, key: str) -> str:
+    return sources.get(key) or "the built-in default"
+
+
+def _origin(sources: dict) -> str:
+    """The recipe, if one was read, else the command line: where a missing option belongs."""
+    return next((where for where in sources.values() if where != COMMAND_LINE), COMMAND_LINE)
+
+
+def _named(error: ValueError, sources: dict) -> RecipeError:
+    """The Trainer's own check of its arguments, with where the options came from."""
+    origins = sorted(set(sources.values()))
+    return RecipeError(f"{error} (options from {', '.join(origins) or 'the defaults'})")
+
+
+def _precision_error(error: ValueError, sources: dict) -> PrecisionUnavailable | None:
+    """transformers' 'Your setup doesn't support bf16/gpu' with the options that fix it."""
+    if "bf16" not in str(error) or "support" not in str(error):
+        return None
+    fix = "--bf16 false to train in float32 here, or --use_cpu true to train in bfloat16 on the CPU (slow)"
+    return PrecisionUnavailable(f"{_where(sources, 'bf16')} asks for bf16, and this machine has no GPU that "
+                                f"supports it: pass {fix}. On a GPU machine the recipe runs as it is.", fix)

@@ -95,12 +95,13 @@ def _processor(world_dir: str) -> str:
 
 
 def run_demo(args: FSCTrainingArguments) -> dict:
-    world_dir = ensure_world(args)
-    pretrained = ensure_pretrained(args, world_dir)
+    # Checked before the world and the pretrained model, which take minutes.
     variants = [v.strip() for v in args.demo_variants.split(",")] if args.demo_variants else [None]
     unknown = [v for v in variants if v is not None and v not in VARIANTS]
     if unknown:
         raise ValueError(f"demo_variants: unknown {unknown}; choose from {sorted(VARIANTS)}")
+    world_dir = ensure_world(args)
+    pretrained = ensure_pretrained(args, world_dir)
 
     checkpoints = {"pretrained": pretrained}
     for variant in variants:

@@ -48,7 +48,7 @@ def prepare_release(
     model: CLIPModel | PeftModel,
     processor: CLIPProcessor,
     *,
-    base_model: str,
+    base_model: str | None,
     datasets: Sequence[str] = (),
     recipe: Mapping[str, Any] | None = None,
     results: Mapping[str, Any] | None = None,
@@ -63,7 +63,8 @@ def prepare_release(
         model: the trained model: a ``CLIPModel`` (or subclass, e.g. ``FSCCLIPModel``) or a PEFT LoRA
             model around one. LoRA weights are merged into a copy; the model passed in is left untouched.
         processor: the ``CLIPProcessor`` (tokenizer + image processor) used in training.
-        base_model: Hub id of the pretrained CLIP that was fine-tuned.
+        base_model: Hub id of the pretrained CLIP that was fine-tuned; None when it is not a Hub model
+            (the card then names none rather than a local path).
         datasets: Hub ids of the training data.
         recipe: training hyperparameters for the card and ``recipe.yaml`` (secret-looking keys dropped).
         results: evaluation results for the card and ``results.json``.
@@ -146,7 +147,7 @@ def push_release(
 def release_from_trainer(
     trainer: Any,
     *,
-    base_model: str,
+    base_model: str | None,
     datasets: Sequence[str] = (),
     recipe: Mapping[str, Any] | None = None,
     results: Mapping[str, Any] | None = None,

@@ -21,12 +21,31 @@ I2T Ret and T2I Ret (mean Recall@1 over the retrieval sets).
 
 from __future__ import annotations
 
+import json
+import os
 import re
+from enum import Enum
 from importlib import resources
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import jinja2
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+PAPER_URL = "https://arxiv.org/abs/2410.05210"
+PAPER_TAG = "arxiv:2410.05210"  # the Hub links the paper's page from this tag
+# The named training sources of fsc_clip_hf.data.sources, as a card describes them.
+NAMED_SOURCES = {
+    "train_neg_clip": "COCO 2014 captions with NegCLIP's hard negatives (`train_neg_clip.tsv`, Yuksekgonul et al., "
+                      "ICLR 2023)",
+    "laioncoco_100k": "a 100K-pair subset of LAION-COCO",
+    "cc3m_100k": "a 100K-pair subset of CC3M, with CoCa captions",
+}
+OBJECTIVES = {
+    "clip": "CLIP (the symmetric contrastive loss)",
+    "negclip": "NegCLIP (the contrastive loss with hard-negative captions as extra candidates)",
+    "fsc-clip": "FSC-CLIP (contrastive loss + local and global hard-negative terms, focal and label-smoothed)",
+}
 
 SUMMARY_COLUMNS = {"comp": "Comp", "zs": "ZS", "i2t_r1": "I2T Ret", "t2i_r1": "T2I Ret"}
 RETRIEVAL_COLUMNS = {
@@ -44,6 +63,7 @@ DEFAULT_TAGS = (
     "compositionality",
     "hard-negatives",
     "zero-shot-image-classification",
+    PAPER_TAG,
 )
 # Every score is a CLIP similarity ranking without task-specific training, so all model-index entries use
 # the Hub's zero-shot-image-classification task id (a known id, unlike a made-up "compositionality" one);
@@ -59,13 +79,124 @@ _SECRET_KEY = re.compile(r"token|secret|password|api_key", re.IGNORECASE)
 
 
 def public_recipe(recipe: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The recipe without secret-looking keys (tokens, passwords), recursively."""
+    """The recipe as a public file may show it, recursively: plain data (enums as their values, paths as
+    text), no secret-looking keys (tokens, passwords), and no path of the training machine
+    (``model_name_or_path`` only as a Hub id, ``train_data`` as :func:`public_train_data` gives it)."""
     cleaned: dict[str, Any] = {}
     for key, value in (recipe or {}).items():
         if _SECRET_KEY.search(str(key)):
             continue
-        cleaned[key] = public_recipe(value) if isinstance(value, Mapping) else value
+        value = public_recipe(value) if isinstance(value, Mapping) else _plain(value)
+        if key == "model_name_or_path" and isinstance(value, str) and not (is_hub_id(value) and not os.path.exists(value)):
+            continue
+        cleaned[key] = public_train_data(value) if key == "train_data" else value
     return cleaned
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def objective(recipe: Mapping[str, Any] | None) -> str:
+    """``clip``, ``negclip`` or ``fsc-clip``: the objective a recipe trains with (loss_name ``clip`` with
+    hard negatives is NegCLIP)."""
+    recipe = recipe or {}
+    if recipe.get("loss_name", "fsc-clip") == "fsc-clip":
+        return "fsc-clip"
+    negatives = recipe.get("add_random_text_hard_negatives") or recipe.get("use_dataset_negatives")
+    return "negclip" if negatives else "clip"
+
+
+def hub_base_model(base_model: str | None, model_source: str | None) -> str | None:
+    """The Hub id of the model a run started from, or None when it cannot be known.
+
+    In order: ``base_model`` as given; ``model_source`` when it is a Hub id; for a local folder, the
+    repository of a Hub cache snapshot (``.../models--org--name/snapshots/<rev>``) or the Hub id its
+    ``config.json`` records (``_name_or_path``, as Hub configs written by older transformers hold it).
+    Never a local path: a card links its base model on the Hub.
+    """
+    if base_model:
+        return base_model
+    if not model_source:
+        return None
+    if not os.path.exists(model_source):
+        return model_source if is_hub_id(model_source) else None
+    cached = re.search(r"models--([^/\\]+?)--([^/\\]+)[/\\]snapshots", os.path.abspath(model_source))
+    if cached:
+        return f"{cached.group(1)}/{cached.group(2)}"
+    try:
+        recorded = json.loads(Path(model_source, "config.json").read_text()).get("_name_or_path")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return recorded if isinstance(recorded, str) and is_hub_id(recorded) and not os.path.exists(recorded) else None
+
+
+def is_hub_id(value: str) -> bool:
+    """Whether ``value`` is a valid Hub repository id of the ``org/name`` form."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    if value.count("/") != 1 or value.startswith((".", "/", "~")):
+        return False
+    try:
+        validate_repo_id(value)
+    except HFValidationError:
+        return False
+    return True
+
+
+def hub_datasets(train_data: str | None) -> list[str]:
+    """The Hub dataset ids a ``train_data`` value names (for the card's ``datasets`` metadata)."""
+    from .data.sources import HUB_WEBDATASETS
+
+    if train_data in HUB_WEBDATASETS:
+        return [HUB_WEBDATASETS[train_data][0]]
+    if isinstance(train_data, str) and train_data.startswith("hf://datasets/"):
+        parts = train_data[len("hf://datasets/"):].split("/")
+        return ["/".join(parts[:2])] if len(parts) >= 2 else []
+    if isinstance(train_data, str) and is_hub_id(train_data) and not os.path.exists(train_data) \
+            and not any(c in train_data for c in "*?[{") and not train_data.endswith((".tar", ".csv", ".tsv", ".jsonl")):
+        return [train_data]
+    return []
+
+
+def public_train_data(train_data: str | None) -> str | None:
+    """``train_data`` as a public card may show it: a named source, a Hub id or a URL as given; of a
+    local path only its last component (the folder layout of the training machine stays out)."""
+    if not train_data or train_data in NAMED_SOURCES or "://" in train_data or hub_datasets(train_data):
+        return train_data
+    return os.path.basename(os.path.normpath(train_data)) or train_data
+
+
+def run_settings(accelerator, args) -> dict[str, Any]:
+    """What the run actually was, from accelerate's state rather than the arguments (an accelerate
+    config or ``--mixed_precision`` can turn on bf16 while the arguments say ``bf16: false``).
+
+    ``precision``: ``bf16`` / ``fp16`` mixed precision, or ``float32`` (also for fp16 asked on a CPU,
+    where accelerate runs without autocast); ``processes``; ``global_batch_size`` (per device x processes x
+    accumulation); ``distributed``; ``gather``: how the contrastive term gathers the other processes'
+    embeddings (with or without their gradient).
+    """
+    from accelerate.utils import DistributedType
+
+    mixed = str(accelerator.mixed_precision)
+    engine_handles_it = accelerator.distributed_type in (DistributedType.DEEPSPEED, DistributedType.MEGATRON_LM)
+    precision = mixed if mixed != "no" and (accelerator.native_amp or engine_handles_it) else "float32"
+    processes = accelerator.num_processes
+    settings = {
+        "precision": precision,
+        "processes": processes,
+        "global_batch_size": args.per_device_train_batch_size * processes * args.gradient_accumulation_steps,
+        "distributed": str(accelerator.distributed_type.value).lower() if processes > 1 else "no",
+    }
+    if processes > 1:
+        settings["gather"] = "with gradient" if args.gather_with_grad else "without gradient"
+    return settings
 
 
 def build_eval_results(results: Mapping[str, Any] | None) -> list[EvalResult]:
@@ -151,7 +282,7 @@ def _covered(results: Mapping[str, Any], key: str) -> bool:
 def build_model_card(
     recipe: Mapping[str, Any] | None,
     results: Mapping[str, Any] | None,
-    base_model: str,
+    base_model: str | None,
     datasets: Sequence[str],
     lora: bool,
     *,
@@ -160,25 +291,34 @@ def build_model_card(
     license: str = "apache-2.0",
     tags: Sequence[str] = (),
 ) -> ModelCard:
-    """Render the model card of an FSC-CLIP checkpoint.
+    """Render the model card of a checkpoint trained by fsc-clip-hf.
 
     Args:
-        recipe: the training recipe (hyperparameters); secret-looking keys are left out of the card.
+        recipe: the training recipe (hyperparameters; ``train_data`` as given, ``run``: the effective
+            settings of :func:`run_settings`); secret-looking keys are left out of the card.
         results: evaluation results in the layout of the module docstring, or None when not evaluated.
-        base_model: Hub id of the pretrained CLIP that was fine-tuned (e.g. ``openai/clip-vit-base-patch32``).
-        datasets: Hub ids of the training data sets.
+        base_model: Hub id of the pretrained CLIP that was fine-tuned (e.g. ``openai/clip-vit-base-patch32``),
+            or None when it is not a Hub model (see :func:`hub_base_model`): the card then names none.
+        datasets: Hub ids of the training data sets; default: those ``recipe["train_data"]`` names.
         lora: whether the run used LoRA (the card then mentions the merged weights and the ``adapter/`` folder).
         model_name: the name in the title and the model-index; defaults to the repository name.
         repo_id: the Hub repository, used in the usage snippet.
         license: an SPDX-style Hub license id.
         tags: extra Hub tags, added to ``DEFAULT_TAGS``.
     """
+    if base_model is not None and not is_hub_id(base_model):
+        raise ValueError(f"base_model {base_model!r} is not a Hub id (org/name); pass None to leave it out of the card")
     recipe = public_recipe(recipe)
-    model_name = model_name or (repo_id.split("/")[-1] if repo_id else f"fsc-clip-{base_model.split('/')[-1]}")
+    run = recipe.pop("run", None) or {}
+    train_data = recipe.get("train_data")
+    datasets = list(datasets) or hub_datasets(train_data)
+    trained_with = objective(recipe)
+    default_name = f"{trained_with}-{base_model.split('/')[-1] if base_model else 'model'}"
+    model_name = model_name or (repo_id.split("/")[-1] if repo_id else default_name)
     eval_results = build_eval_results(results)
     card_data = ModelCardData(
         base_model=base_model,
-        datasets=list(datasets) or None,
+        datasets=datasets or None,
         language="en",
         license=license,
         library_name="transformers",
@@ -193,10 +333,18 @@ def build_model_card(
         model_name=model_name,
         repo_id=repo_id or "path/to/checkpoint",
         base_model=base_model,
-        datasets=list(datasets),
+        datasets=datasets,
+        train_data=train_data,
+        train_data_source=NAMED_SOURCES.get(train_data),
         lora=lora,
         arch=recipe.get("arch"),
+        objective=trained_with,
+        objective_text=OBJECTIVES[trained_with],
+        paper_url=PAPER_URL,
         loss_name=recipe.get("loss_name", "fsc-clip"),
+        negatives=recipe.get("add_random_text_hard_negatives"),
+        dataset_negatives=bool(recipe.get("use_dataset_negatives")),
+        run=run,
         hyperparameters=_flatten(recipe),
         **_result_tables(results or {}),
     )
@@ -243,6 +391,7 @@ def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> list[tuple[str, st
         if isinstance(value, Mapping):
             rows.extend(_flatten(value, prefix=f"{name}."))
         elif value is not None:
+            value = _plain(value)
             shown = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
             rows.append((name, shown.replace("|", "\\|")))
     return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -10,11 +11,12 @@ import tempfile
 from .checkpoints import latest_complete_checkpoint, verify_checkpoint
 from .data import DataEpochCallback, FSCCollator, load_image_text_dataset
 from .data.augment import build_train_transform
-from .data.sources import HUB_WEBDATASETS
 from .evaluation.benchmarks import check_benchmarks
 from .evaluation.report import write_report
 from .hub import release_from_trainer
 from .lora import apply_lora
+from .losses import FSCLossConfig
+from .model_card import hub_base_model, hub_datasets, run_settings
 from .modeling import FSCCLIPModel
 from .processor import load_processor
 from .trainer import FSCTrainer
@@ -75,6 +77,8 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
     model_path = model_path or args.model_name_or_path
     train_data = train_data or args.train_data
     processor_path = processor_path or args.processor_name_or_path or model_path
+    if train_data is None:
+        raise ValueError("train_data is required: a named source, a path, a shard pattern or a Hub dataset id")
     logger.info("model %s, processor %s, data %s, objective %s, negatives %s", model_path, processor_path,
                 train_data, args.loss_config(), args.add_random_text_hard_negatives)
 
@@ -131,6 +135,7 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
         processing_class=processor,
         callbacks=[DataEpochCallback(data.skip_stats, collator, data.dataset, seek=data.seek)],
     )
+    trainer.run_sources = {"model": model_path, "train_data": train_data}  # what save_final's card records
     trainer.train(resume_from_checkpoint=resolve_resume(args))
     return trainer
 
@@ -141,10 +146,17 @@ RECIPE_KEYS = (
     "apply_local_neg_loss", "local_neg_weight", "sim_normalizer", "sim_sparsify", "gather_with_grad", "use_lora",
     "lora_style", "lora_r", "lora_alpha", "learning_rate", "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon",
     "max_grad_norm", "lr_scheduler_type", "warmup_steps", "warmup_style", "num_train_epochs", "max_steps",
-    "per_device_train_batch_size", "gradient_accumulation_steps", "world_size", "seed", "bf16", "fp16",
+    "per_device_train_batch_size", "gradient_accumulation_steps", "seed", "bf16", "fp16",
     "train_transform", "pixels", "shuffle_buffer", "dataloader_drop_last", "image_draft_size",
     "replace_senses", "replace_numbers", "replace_vocabulary", "swap_skip_modifier_reorder", "negatives_article_agreement",
 )
+
+
+def _unused_options(args: FSCTrainingArguments) -> set[str]:
+    """Options the run's objective never read: with loss_name clip, those of the hard-negative terms."""
+    if args.loss_name != "clip":
+        return set()
+    return {f.name for f in dataclasses.fields(FSCLossConfig)} - {"loss_name"}
 
 
 def final_dir(args: FSCTrainingArguments) -> str:
@@ -160,8 +172,14 @@ def save_final(trainer: FSCTrainer) -> str | None:
     `results.json` holds them all and `eval/` the report's table and plot. Every process must call this.
     """
     args = trainer.args
-    recipe = {key: getattr(args, key) for key in RECIPE_KEYS}
-    hub_dataset = HUB_WEBDATASETS.get(args.train_data)
+    sources = getattr(trainer, "run_sources", {"model": args.model_name_or_path, "train_data": args.train_data})
+    base_model = hub_base_model(args.base_model, sources["model"])
+    # What the run was: the recipe's options, with the precision accelerate actually ran (an accelerate
+    # config can turn on bf16 while the arguments say false), and the run's effective settings.
+    run = run_settings(trainer.accelerator, args)
+    recipe = {key: getattr(args, key) for key in RECIPE_KEYS if key not in _unused_options(args)}
+    recipe.update(train_data=sources["train_data"], base_model=base_model, bf16=run["precision"] == "bf16",
+                  fp16=run["precision"] == "fp16", run=run)
     results, report_files = None, []
     with tempfile.TemporaryDirectory() as report_dir:
         if args.eval_benchmarks:
@@ -172,8 +190,8 @@ def save_final(trainer: FSCTrainer) -> str | None:
                 report_files = [paths["results.md"], paths["comp_vs_zs.png"]]  # results.json goes to the root
         folder = release_from_trainer(
             trainer,
-            base_model=args.model_name_or_path,
-            datasets=[hub_dataset[0]] if hub_dataset else [],
+            base_model=base_model,
+            datasets=hub_datasets(sources["train_data"]),
             recipe=recipe,
             results=results,
             result_files=report_files,

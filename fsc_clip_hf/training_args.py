@@ -46,9 +46,10 @@ class FSCTrainingArguments(TrainingArguments):
     )
 
     # --- data ---
-    train_data: str = field(
-        default="synthetic",
-        metadata={"help": "train_neg_clip | laioncoco_100k | cc3m_100k | synthetic | a path, shard pattern or Hub id."},
+    train_data: str | None = field(
+        default=None,
+        metadata={"help": "Required: train_neg_clip | laioncoco_100k | cc3m_100k | a shard pattern, table (.csv, .tsv, "
+                          ".jsonl), save_to_disk folder or Hub dataset id | synthetic (the demo's world)."},
     )
     train_data_root: str | None = field(default=None, metadata={"help": "Data root of the named sources."})
     caption_key: str | None = field(default=None, metadata={"help": "WebDataset caption field (e.g. coca_captions)."})
@@ -123,6 +124,17 @@ class FSCTrainingArguments(TrainingArguments):
                           "decoded by dataloader_num_workers workers."},
     )
     eval_data_root: str | None = field(default=None, metadata={"help": "Where the benchmark data lives."})
+    base_model: str | None = field(
+        default=None,
+        metadata={"help": "Hub id of the pretrained CLIP, for the model card when model_name_or_path is a local "
+                          "folder (default: model_name_or_path if it is a Hub id, else read from the checkpoint; "
+                          "left out of the card when unknown)."},
+    )
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "Start a fresh run in an output_dir that holds checkpoints (otherwise refused: resume "
+                          "with resume_from_checkpoint: last, or choose another output_dir)."},
+    )
     # --- the synthetic demo (model_name_or_path: synthetic) ---
     demo_variants: str | None = field(
         default=None, metadata={"help": "Comma-separated objectives to fine-tune and compare: clip,negclip,fsc-clip."}
@@ -139,6 +151,9 @@ class FSCTrainingArguments(TrainingArguments):
     warmup_steps: float = 50
     remove_unused_columns: bool = False
     hub_strategy: str = "end"
+    # Every trainable parameter takes part in every step (full, LoRA, every objective; tested), so DDP
+    # need not search the graph for unused ones, which PyTorch warns costs time on every rank.
+    ddp_find_unused_parameters: bool | None = False
     warmup_style: str = field(
         default="transformers",
         metadata={"help": "authors: open_clip's cosine_lr, lr*(s+1)/warmup at step s, also over steps the fp16 "

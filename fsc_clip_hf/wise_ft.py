@@ -15,7 +15,6 @@ sweep (:mod:`fsc_clip_hf.evaluation.wise_ft_sweep`).
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import torch
 from transformers import CLIPModel
 
+from .cli import ArgumentParser
 from .processor import load_processor
 
 logger = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def wise_ft(pretrained: str, finetuned: str, alpha: float, *, lora_factors: bool
 
 
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(prog="python -m fsc_clip_hf.wise_ft", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="python -m fsc_clip_hf.wise_ft", description=__doc__.splitlines()[0])
     parser.add_argument("--pretrained", required=True, help="the pretrained CLIP (folder or Hub id)")
     parser.add_argument("--finetuned", required=True, help="the fine-tuned CLIP (folder or Hub id); its processor is kept")
     parser.add_argument("--alpha", type=float, required=True, help="0: pretrained, 1: fine-tuned")

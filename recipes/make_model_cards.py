@@ -6,9 +6,9 @@ the matching card into the converted folder as README.md before `push_release`.
     python recipes/make_model_cards.py [--output_dir model_cards]
 """
 
-import argparse
 from pathlib import Path
 
+from fsc_clip_hf.cli import ArgumentParser
 from fsc_clip_hf.configs import RECIPES_DIR, load_recipe
 from fsc_clip_hf.data.sources import HUB_WEBDATASETS
 
@@ -31,7 +31,7 @@ COCO_B32_BENCHMARKS = {
 def main() -> None:
     from fsc_clip_hf.model_card import build_model_card
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output_dir", default=str(RECIPES_DIR.parent / "model_cards"))
     out = Path(parser.parse_args().output_dir)
     out.mkdir(parents=True, exist_ok=True)

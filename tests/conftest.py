@@ -22,3 +22,21 @@ def random_text(batch_shape, length, config, generator=None):
     padding = positions >= lengths.unsqueeze(-1)
     ids = ids.masked_fill(padding, text.pad_token_id)
     return ids, mask.masked_fill(padding, 0)
+
+
+@pytest.fixture(scope="session")
+def tiny_world(tmp_path_factory):
+    """A small synthetic world (shards, processor, eval sets) and a tiny random CLIP saved beside it:
+    what a local run needs, offline. Paths as strings: shards, processor, model, eval."""
+    from fsc_clip_hf.data.synthetic import load_synthetic_world, write_synthetic_world
+    from fsc_clip_hf.modeling import FSCCLIPModel
+
+    root = tmp_path_factory.mktemp("tiny_world")
+    write_synthetic_world(str(root / "world"), seed=0, num_train=16, num_test=4, image_size=32, shard_size=250)
+    meta = load_synthetic_world(str(root / "world"))
+    config = tiny_clip_config(vocab_size=meta.vocab_size, image_size=32, eos_token_id=meta.eos_token_id,
+                              bos_token_id=meta.bos_token_id, pad_token_id=meta.pad_token_id)
+    torch.manual_seed(0)
+    FSCCLIPModel(config).save_pretrained(root / "model")
+    return dict(shards=str(root / "world" / "train-shards"), processor=str(root / "world" / "processor"),
+                model=str(root / "model"), eval=str(root / "world" / "eval"))

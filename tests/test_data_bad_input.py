@@ -135,7 +135,7 @@ def test_every_bad_input_is_counted_exactly_and_every_good_sample_reaches_a_batc
     collator = FSCCollator(processor, skip_stats=data.skip_stats)
     args = parse_args(["--output_dir", str(tmp_path / "out"), "--use_cpu", "true", "--report_to", "none",
                        "--per_device_train_batch_size", "4", "--dataloader_num_workers", str(workers),
-                       "--max_steps", "1"])
+                       "--max_steps", "1", "--train_data", str(source), "--loss_name", "clip"])
     trainer = FSCTrainer(model=FSCCLIPModel(tiny_clip_config()), args=args, train_dataset=data.dataset,
                          data_collator=captions_too(collator),
                          callbacks=[DataEpochCallback(data.skip_stats, collator, data.dataset, seek=data.seek)])

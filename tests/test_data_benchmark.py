@@ -15,9 +15,9 @@ def test_jpeg_benchmark_smoke(tmp_path, capsys):
     spec = importlib.util.spec_from_file_location("data_benchmark", REPO / "recipes" / "benchmarks" / "data.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    report = bench.main(["--images", "jpeg", "--num-train", "12", "--jpeg-size", "96x72", "--input-size", "32",
-                         "--batch-size", "4", "--negatives", "none", "--sources", "wds,csv", "--workers", "1",
-                         "--world", str(tmp_path / "world"), "--diff-images", "4", "--floor-repeats", "1"])
+    report = bench.main(["--images", "jpeg", "--num_train", "12", "--jpeg_size", "96x72", "--input_size", "32",
+                         "--batch_size", "4", "--negatives", "none", "--sources", "wds,csv", "--workers", "1",
+                         "--world", str(tmp_path / "world"), "--diff_images", "4", "--floor_repeats", "1"])
     assert set(report["floor_ms"]) == {"off", "on"} and all(v > 0 for v in report["floor_ms"].values())
     runs = {(r["source"], r["draft"], r["workers"]): r for r in report["runs"]}
     assert set(runs) == {(s, d, w) for s in ("wds", "csv") for d in ("off", "on") for w in (0, 1)}

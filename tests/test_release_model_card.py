@@ -1,13 +1,22 @@
 """Model cards: Hub metadata checked with huggingface_hub's card classes, and the Markdown body."""
 
+import json
+import os
+import subprocess
+import sys
 from importlib import resources
+from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 import yaml
 from huggingface_hub import ModelCard
 from huggingface_hub.repocard_data import model_index_to_eval_results
 
-from fsc_clip_hf.model_card import build_model_card
+from fsc_clip_hf.configs import parse_args
+from fsc_clip_hf.model_card import PAPER_URL, build_model_card, hub_base_model, public_recipe, run_settings
 
+REPO = Path(__file__).resolve().parent.parent
 BASE = "openai/clip-vit-base-patch32"
 DATASETS = ["ytaek-oh/laioncoco-subset-100k"]
 RECIPE = {
@@ -94,9 +103,98 @@ def test_card_without_results_or_recipe_is_still_valid():
     assert "Not evaluated yet" in card.text and "Not recorded." in card.text
 
 
-def test_baseline_recipe_describes_the_contrastive_objective():
-    text = build_model_card({"loss_name": "clip"}, None, BASE, DATASETS, lora=False).text
-    assert "NegCLIP" in text and "local hard-negative term" not in text
+@pytest.mark.parametrize("recipe, name, says, never", [
+    ({"loss_name": "clip"}, "clip", "plain **CLIP** contrastive loss", ["NegCLIP", "local hard-negative term",
+                                                                         "Hard-negative captions are generated"]),
+    ({"loss_name": "clip", "add_random_text_hard_negatives": "negclip"}, "negclip", "fine-tuned with **NegCLIP**",
+     ["local hard-negative term", "FSC-CLIP**"]),
+    ({"loss_name": "fsc-clip", "add_random_text_hard_negatives": "fsc-clip"}, "fsc-clip",
+     "fine-tuned with **FSC-CLIP**", ["NegCLIP**"]),
+])
+def test_the_card_states_the_objective_actually_used(recipe, name, says, never):
+    text = build_model_card(recipe, None, BASE, DATASETS, lora=False).text
+    assert f"# {name}-clip-vit-base-patch32" in text and says in text
+    assert f"`loss_name: {recipe['loss_name']}`" in text
+    assert not any(phrase in text for phrase in never)
+
+
+def test_the_card_links_the_paper_and_tags_it_for_the_hub():
+    card = build_model_card(RECIPE, None, BASE, DATASETS, lora=False)
+    assert PAPER_URL == "https://arxiv.org/abs/2410.05210" and f"]({PAPER_URL})" in card.text
+    assert "arxiv:2410.05210" in _metadata(card)["tags"]
+
+
+def test_values_are_plain_in_the_card(tmp_path):
+    from transformers import SchedulerType
+
+    card = build_model_card({**RECIPE, "lr_scheduler_type": SchedulerType.COSINE, "output": tmp_path}, None, BASE,
+                            DATASETS, lora=False)
+    assert "| `lr_scheduler_type` | cosine |" in card.text and "SchedulerType" not in card.text
+    assert public_recipe({"lr_scheduler_type": SchedulerType.COSINE})["lr_scheduler_type"] == "cosine"
+
+
+def test_no_base_model_and_no_local_path_reach_the_card(tmp_path):
+    checkpoint = tmp_path / "scratch" / "clip"
+    recipe = {"model_name_or_path": str(checkpoint), "train_data": str(tmp_path / "data" / "pairs.jsonl"),
+              "loss_name": "clip"}
+    card = build_model_card(recipe, None, None, [], lora=True)
+    assert str(tmp_path) not in str(card) and "huggingface.co//" not in str(card)
+    assert "base_model" not in _metadata(card) and "Base model" not in card.text
+    assert "* `pairs.jsonl` (local data)" in card.text
+    assert ModelCard(str(card)).data.base_model is None
+    with pytest.raises(ValueError, match="not a Hub id"):
+        build_model_card(recipe, None, str(checkpoint), [], lora=False)
+
+
+def test_the_data_is_described_as_given():
+    negclip = build_model_card({"train_data": "train_neg_clip"}, None, BASE, [], lora=False)
+    assert "* `train_neg_clip`: COCO 2014 captions with NegCLIP's hard negatives" in negclip.text
+    hub = build_model_card({"train_data": "me/my-pairs"}, None, BASE, [], lora=False)
+    assert _metadata(hub)["datasets"] == ["me/my-pairs"] and "huggingface.co/datasets/me/my-pairs" in hub.text
+    laion = build_model_card({"train_data": "laioncoco_100k"}, None, BASE, [], lora=False)
+    assert _metadata(laion)["datasets"] == ["ytaek-oh/laioncoco-subset-100k"]
+
+
+def test_the_base_model_is_the_option_or_the_hub_id_the_checkpoint_came_from(tmp_path):
+    assert hub_base_model("me/base", str(tmp_path)) == "me/base"
+    assert hub_base_model(None, BASE) == BASE
+    snapshot = tmp_path / "hub" / "models--laion--CLIP-ViT-B-32-DataComp.XL-s13B-b90K" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    assert hub_base_model(None, str(snapshot)) == "laion/CLIP-ViT-B-32-DataComp.XL-s13B-b90K"
+    downloaded = tmp_path / "clip-b32"
+    downloaded.mkdir()
+    (downloaded / "config.json").write_text(json.dumps({"_name_or_path": BASE}))
+    assert hub_base_model(None, str(downloaded)) == BASE
+    (downloaded / "config.json").write_text(json.dumps({"_name_or_path": str(tmp_path / "elsewhere")}))
+    assert hub_base_model(None, str(downloaded)) is None
+    (downloaded / "config.json").write_text("{}")
+    assert hub_base_model(None, str(downloaded)) is None
+    assert hub_base_model(None, str(tmp_path / "missing" / "folder")) is None
+
+
+class _Accelerator:
+    def __init__(self, mixed_precision, native_amp, processes=1, distributed="NO"):
+        from accelerate.utils import DistributedType
+
+        self.mixed_precision, self.native_amp, self.num_processes = mixed_precision, native_amp, processes
+        self.distributed_type = DistributedType[distributed]
+
+
+@pytest.mark.parametrize("accelerator, expected", [
+    (_Accelerator("bf16", True), {"precision": "bf16", "processes": 1, "global_batch_size": 32, "distributed": "no"}),
+    (_Accelerator("fp16", False), {"precision": "float32", "processes": 1, "global_batch_size": 32,
+                                   "distributed": "no"}),  # fp16 asked on a CPU: accelerate runs float32
+    (_Accelerator("no", False, 4, "MULTI_GPU"), {"precision": "float32", "processes": 4, "global_batch_size": 128,
+                                                 "distributed": "multi_gpu", "gather": "with gradient"}),
+    (_Accelerator("bf16", False, 2, "DEEPSPEED"), {"precision": "bf16", "processes": 2, "global_batch_size": 64,
+                                                   "distributed": "deepspeed", "gather": "with gradient"}),
+])
+def test_run_settings_come_from_accelerates_state(accelerator, expected):
+    args = SimpleNamespace(per_device_train_batch_size=16, gradient_accumulation_steps=2, gather_with_grad=True)
+    assert run_settings(accelerator, args) == expected
+    card = build_model_card({**RECIPE, "run": expected}, None, BASE, DATASETS, lora=False).text
+    assert f"| Processes | {expected['processes']} (global batch {expected['global_batch_size']})" in card
+    assert "| Precision | " + expected["precision"] in card and "`run`" not in card
 
 
 def test_template_ships_as_package_data():
@@ -119,3 +217,32 @@ def test_averages_over_part_of_a_suite_stay_out_of_the_card():
     assert "Comp (2 of 11)" in body
     assert "| Comp | ZS |\n|---|---|\n| 73.8 | 61.0 |" in body  # the synthetic world, in its own table
     assert not any("synthetic" in r.dataset_name.lower() for r in entries)
+
+
+def test_a_run_from_a_local_checkpoint_records_what_accelerate_ran_and_names_no_local_path(tiny_world, tmp_path):
+    # `accelerate launch` with an accelerate config asking for bf16 sets this variable; the arguments say bf16: false.
+    env = {**os.environ, "ACCELERATE_MIXED_PRECISION": "bf16", "HF_HUB_OFFLINE": "1", "CUDA_VISIBLE_DEVICES": ""}
+    out = tmp_path / "run"
+    command = [sys.executable, str(REPO / "recipes" / "train.py"), "--model_name_or_path", tiny_world["model"],
+               "--processor_name_or_path", tiny_world["processor"], "--train_data", tiny_world["shards"],
+               "--output_dir", str(out), "--use_cpu", "true", "--loss_name", "clip", "--max_steps", "1",
+               "--per_device_train_batch_size", "4", "--save_strategy", "no", "--report_to", "none",
+               "--dataloader_num_workers", "0", "--lr_scheduler_type", "cosine", "--disable_tqdm", "true"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    final = out / "final"
+    assert f"results: final model: {final}" in done.stdout  # the run says where its results went
+
+    card = ModelCard.load(final / "README.md")  # the Hub's card classes read it back
+    assert card.data.base_model is None and "clip" in card.data.tags
+    recipe = yaml.safe_load((final / "recipe.yaml").read_text())
+    for text in (str(card), (final / "recipe.yaml").read_text()):
+        assert str(tmp_path) not in text and "SchedulerType" not in text
+    assert recipe["bf16"] is True and recipe["run"]["precision"] == "bf16" and recipe["run"]["processes"] == 1
+    assert recipe["lr_scheduler_type"] == "cosine" and recipe["train_data"] == "train-shards"
+    assert "model_name_or_path" not in recipe  # a local path: left out, like the card's base model
+    assert "neg_loss_weight" not in recipe and "apply_local_neg_loss" not in recipe  # not read by loss_name: clip
+    assert "| Precision | bf16 mixed precision |" in card.text and "plain **CLIP** contrastive loss" in card.text
+    # A release's recipe.yaml reads back as a recipe (its `run` record is not an option).
+    assert parse_args(["--config", str(final / "recipe.yaml"), "--output_dir", str(tmp_path / "again"),
+                       "--use_cpu", "true", "--train_data", tiny_world["shards"]]).lr_scheduler_type == "cosine"

@@ -177,7 +177,7 @@ def test_training_refuses_a_model_folder_without_tokenizer(model_without_tokeniz
 
     args = parse_args(["--model_name_or_path", model_without_tokenizer, "--train_data", str(tmp_path / "none.jsonl"),
                        "--output_dir", str(tmp_path / "out"), "--use_cpu", "true", "--report_to", "none",
-                       "--max_steps", "1"])
+                       "--max_steps", "1", "--loss_name", "clip"])
     with pytest.raises(TokenizerMismatchError, match="--processor_name_or_path"):
         run_training(args)
 

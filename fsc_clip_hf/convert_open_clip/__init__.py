@@ -6,7 +6,7 @@ checkpoint; the other way, every release of this project also holds open_clip's 
 users load it with ``local-dir:`` / ``hf-hub:``::
 
     python -m fsc_clip_hf.convert_open_clip fsc-clip-b32.pt out/fsc-clip-b32 --arch ViT-B-32
-    python -m fsc_clip_hf.convert_open_clip --to-open-clip outputs/coco_b32/final
+    python -m fsc_clip_hf.convert_open_clip --to_open_clip outputs/coco_b32/final
 
 A converted folder is complete offline: weights, config, openai's CLIP tokenizer (shipped with this
 package; ``--processor`` takes another) and an image processor with open_clip's exact pixels

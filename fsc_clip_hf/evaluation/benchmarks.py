@@ -19,8 +19,18 @@ def check_benchmarks(names: str, data_root: str | None) -> list[str]:
         chosen = resolve_benchmarks(names)
     except ValueError as error:
         raise ValueError(f"eval_benchmarks: {error}") from None
+    problems = benchmark_problems(chosen, data_root)
+    if problems:
+        raise ValueError(f"eval_benchmarks: no data for {sorted(problems)} under {data_root}:\n"
+                         + "\n".join(problems.values()))
+    return chosen
+
+
+def benchmark_problems(names: list[str], data_root: str) -> dict[str, str]:
+    """``{benchmark: what is missing and the download to make}`` for those of ``names`` (resolved
+    benchmark names) whose data is absent under ``data_root``, wholly or in part."""
     problems = {}
-    for name in chosen:
+    for name in names:
         try:
             data = load_benchmark(name, data_root)
         except MissingData as missing:
@@ -28,10 +38,7 @@ def check_benchmarks(names: str, data_root: str | None) -> list[str]:
             continue
         if data.missing:
             problems[name] = str(BENCHMARKS[name].missing(data_root, data.missing))
-    if problems:
-        raise ValueError(f"eval_benchmarks: no data for {sorted(problems)} under {data_root}:\n"
-                         + "\n".join(problems.values()))
-    return chosen
+    return problems
 
 
 def evaluate_benchmarks(model, processor, names: str, data_root: str | None, **options) -> dict:

@@ -22,6 +22,7 @@ import torch
 from accelerate import PartialState
 from transformers import CLIPModel
 
+from ..cli import ArgumentParser
 from ..processor import PIXELS, load_processor
 from .adapters import BENCHMARKS, GROUPS
 from .report import coverage_line, write_report
@@ -33,7 +34,7 @@ DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Evaluate a CLIP checkpoint on the FSC-CLIP benchmark suite.",
+    parser = ArgumentParser(description="Evaluate a CLIP checkpoint on the FSC-CLIP benchmark suite.",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--model_name_or_path", required=True, help="a CLIPModel checkpoint folder or Hub id")
     parser.add_argument("--processor_name_or_path", default=None, help="defaults to --model_name_or_path")

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..cli import ArgumentParser
 from . import options as negative_options
 from .resources import DEFAULT_SPACY_MODEL, ResourceMissingError
 
@@ -58,7 +59,7 @@ def _show(args) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fsc_clip_hf.negatives", description=__doc__,
+    parser = ArgumentParser(prog="python -m fsc_clip_hf.negatives", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     pre = sub.add_parser("precompute", help="parse a caption corpus into a candidate cache")

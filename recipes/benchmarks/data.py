@@ -7,7 +7,7 @@ Runs the training data path end to end (`load_image_text_dataset` -> DataLoader 
   * negatives cached: the generator's caption cache filled before the loader starts (what a later
     epoch, or a run with a pre-computed cache, sees).
 "epoch" counts the whole pass including worker start-up, "steady" starts after the first batch.
-Training images go through `--train-transform` (default: the published recipes' open_clip crop).
+Training images go through `--train_transform` (default: the published recipes' open_clip crop).
 
 `--images synthetic` (default): the synthetic world's 64 px PNG shards and its word-level tokenizer,
 0 and N workers. Target on a 2-core machine: >= 300 samples/s cached with 2 workers.
@@ -18,7 +18,7 @@ decoding off and on (`image_draft_size`). Beside it, in the same run, the floor 
 PIL decode + bicubic resize of the same files in one process. Prints samples/s per loader worker
 process and their cost per sample relative to the floor (target: <= 1.3x with cached negatives), the
 pixel difference draft decoding makes after the training crop, and how many loader workers a GPU
-consuming `--gpu-rate` samples/s (an H100's ViT-B/32 FSC step) needs.
+consuming `--gpu_rate` samples/s (an H100's ViT-B/32 FSC step) needs.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ import torch
 from PIL import Image
 from transformers import CLIPImageProcessorPil, CLIPProcessor
 
+from fsc_clip_hf.cli import ArgumentParser
 from fsc_clip_hf.data import FSCCollator, load_image_text_dataset
 from fsc_clip_hf.data.augment import TRAIN_TRANSFORMS, build_train_transform, random_resized_crop_box
 from fsc_clip_hf.data.images import decode_image
@@ -295,30 +296,30 @@ def machine_line() -> str:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="benchmark.py data", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="benchmark.py data", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", default="synthetic", choices=("synthetic", "jpeg"))
-    parser.add_argument("--num-train", type=int, default=None, help="images (synthetic: 2000, jpeg: 1000)")
-    parser.add_argument("--image-size", type=int, default=64, help="synthetic images' side")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--num_train", type=int, default=None, help="images (synthetic: 2000, jpeg: 1000)")
+    parser.add_argument("--image_size", type=int, default=64, help="synthetic images' side")
+    parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--workers", type=int, default=None,
                         help="N in the '0 and N workers' runs (synthetic: 2, jpeg: 1)")
     parser.add_argument("--style", default="fsc-clip", help="hard-negative style")
     parser.add_argument("--world", default=None, help="a folder to write the world to (and reuse) instead of a "
                                                       "temporary one")
-    parser.add_argument("--train-transform", default="open_clip", choices=TRAIN_TRANSFORMS,
+    parser.add_argument("--train_transform", default="open_clip", choices=TRAIN_TRANSFORMS,
                         help="training-image transform (the recipes' train_transform)")
     jpeg = parser.add_argument_group("--images jpeg")
-    jpeg.add_argument("--jpeg-size", default="640x480", help="WIDTHxHEIGHT of the JPEGs")
+    jpeg.add_argument("--jpeg_size", default="640x480", help="WIDTHxHEIGHT of the JPEGs")
     jpeg.add_argument("--quality", type=int, default=90)
-    jpeg.add_argument("--input-size", type=int, default=224, help="the model's input side (ViT-B/32: 224)")
+    jpeg.add_argument("--input_size", type=int, default=224, help="the model's input side (ViT-B/32: 224)")
     jpeg.add_argument("--sources", default="wds,csv", help="wds (a WebDataset shard) and/or csv")
     jpeg.add_argument("--negatives", default="none,cold,cached", help="modes to run: none, cold, cached")
     jpeg.add_argument("--draft", default="off,on", help="JPEG draft decoding: off and/or on")
-    jpeg.add_argument("--shuffle-buffer", type=int, default=1000)
-    jpeg.add_argument("--floor-repeats", type=int, default=2, help="passes of the floor; the fastest counts")
-    jpeg.add_argument("--diff-images", type=int, default=100, help="images of the draft pixel comparison")
-    jpeg.add_argument("--gpu-rate", type=float, default=GPU_RATE, help="samples/s the GPU consumes")
+    jpeg.add_argument("--shuffle_buffer", type=int, default=1000)
+    jpeg.add_argument("--floor_repeats", type=int, default=2, help="passes of the floor; the fastest counts")
+    jpeg.add_argument("--diff_images", type=int, default=100, help="images of the draft pixel comparison")
+    jpeg.add_argument("--gpu_rate", type=float, default=GPU_RATE, help="samples/s the GPU consumes")
     args = parser.parse_args(argv)
     if args.images == "synthetic":
         args.num_train = args.num_train or 2000

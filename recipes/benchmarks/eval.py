@@ -10,7 +10,6 @@ meaningless (random weights); the speed is what is measured.
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 import tarfile
@@ -22,6 +21,7 @@ import torch
 from PIL import Image
 from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
 
+from fsc_clip_hf.cli import ArgumentParser
 from fsc_clip_hf.data.synthetic import load_synthetic_world, write_synthetic_world
 from fsc_clip_hf.evaluation.suite import evaluate_model
 
@@ -64,7 +64,7 @@ def vit_b32(vocab_size: int, eos: int, bos: int, pad: int) -> CLIPConfig:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=5000)
     parser.add_argument("--image_size", type=int, default=320, help="side of the generated JPEGs")
     parser.add_argument("--classes", type=int, default=1000)

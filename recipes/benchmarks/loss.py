@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from fsc_clip_hf import losses
+from fsc_clip_hf.cli import ArgumentParser
 from fsc_clip_hf.losses import FSCLossConfig, fsc_clip_loss, patch_weights
 
 TARGET_TIME, TARGET_MEMORY = 0.5, 0.6
@@ -119,7 +120,7 @@ def run_worker(args) -> None:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="benchmark.py loss", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="benchmark.py loss", description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--types", type=int, default=3)
     parser.add_argument("--patches", type=int, default=49)

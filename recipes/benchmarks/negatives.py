@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from fsc_clip_hf.cli import ArgumentParser
+
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CAPTIONS = REPO / "tests" / "fixtures" / "coco_style_captions.txt"
 TARGET_COLD, TARGET_CACHED = 370.0, 7000.0
@@ -171,17 +173,17 @@ def print_quality(rows) -> None:
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(prog="benchmark.py negatives", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="benchmark.py negatives", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--captions", type=Path, default=DEFAULT_CAPTIONS, help="one caption per line")
     parser.add_argument("--repeats", type=int, default=3, help="cold runs per style (the median is shown)")
     parser.add_argument("--epochs", type=int, default=5, help="cached epochs timed per run")
     parser.add_argument("--batch_size", type=int, default=256, help="captions per generator call")
-    parser.add_argument("--no-pin", action="store_true", help="do not restrict the process to one CPU")
+    parser.add_argument("--no_pin", action="store_true", help="do not restrict the process to one CPU")
     parser.add_argument("--quality_epochs", type=int, default=1, help="epochs of negatives the quality is measured on")
     parser.add_argument("--quality_only", action="store_true", help="skip the throughput part")
     args = parser.parse_args(argv)
-    pinning = "not pinned (--no-pin)" if args.no_pin else pin_to_one_core()
+    pinning = "not pinned (--no_pin)" if args.no_pin else pin_to_one_core()
 
     from fsc_clip_hf.data.captions import normalize_caption
     from fsc_clip_hf.negatives import HardNegativeGenerator

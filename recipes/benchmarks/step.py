@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from transformers import CLIPConfig
 
+from fsc_clip_hf.cli import ArgumentParser
 from fsc_clip_hf.losses import FSCLossConfig, fsc_clip_loss
 from fsc_clip_hf.modeling import FSCCLIPModel, tiny_clip_config
 
@@ -118,7 +119,7 @@ def padding_gap(args) -> float:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="benchmark.py step", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="benchmark.py step", description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="tiny", choices=["tiny", "vit-b32"])
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--device", default="cpu")

@@ -1,0 +1,18 @@
+"""`make benchmark` runs every CPU benchmark part of recipes/benchmark.py."""
+
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_make_benchmark_runs_every_benchmark_part():
+    makefile = (REPO / "Makefile").read_text()
+    rule = re.search(r"^benchmark:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert rule, "no benchmark rule"
+    run = re.findall(r"recipes/benchmark\.py (\w+)", rule.group(1))
+    parts = sorted(path.stem for path in (REPO / "recipes" / "benchmarks").glob("[!_]*.py"))
+    assert sorted(run) == parts
+    # The CPU evaluation figure is measured with the options the README's Benchmarks table names.
+    options = re.search(r"^BENCHMARK_EVAL_CPU := (.*)$", makefile, re.MULTILINE).group(1)
+    assert f"recipes/benchmark.py eval {options}" in (REPO / "README.md").read_text()
