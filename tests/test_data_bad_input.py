@@ -1,8 +1,8 @@
 """Every kind of bad input at once, in a CSV and in a WebDataset corpus, through the Trainer's own loader with
 0 and 2 workers: each bad sample counted under its reason, exactly, and every good sample reaches a batch.
-
-TODO(text-negatives): add a caption with a lone surrogate and one over 1,000,000 characters once the caption
-normalisation that repairs and bounds them (#15.2) is on main.
+Captions too: a lone UTF-16 surrogate (as scraped JSON carries them) is repaired, and captions over
+4,096 characters (one of 210,000 and one over spaCy's 1,000,000 limit, both in the CSV) are cut
+before anything parses them.
 """
 
 import json
@@ -23,6 +23,14 @@ from fsc_clip_hf.trainer import FSCTrainer
 CAP = 200_000  # max_image_bytes for both corpora: the 300 x 300 BMP (270 kB) is over it
 BIG_BMP = image_bytes(size=(300, 300), fmt="BMP")
 LONG_CAPTION = "a long caption " * 14_000  # 210,000 characters: over the csv module's default field limit
+HUGE_CAPTION = "a huge caption " * 80_000  # 1,200,000 characters: over spaCy's max_length
+
+
+def cut_caption(text):
+    """What a caption over 4,096 characters becomes: its words, cut at 4,096 characters."""
+    cut = " ".join(text.split())[:4096]
+    assert len(cut) == 4096
+    return " ".join(cut.split())
 
 # (member or file bytes, format) of the images that are repaired and kept
 REPAIRED_IMAGES = {"grey.png": image_bytes("L"), "cmyk.jpg": image_bytes("CMYK", fmt="JPEG"),
@@ -61,6 +69,7 @@ def csv_corpus(root):
         (b"imgs/good0.png", b"caf\xe9 on a table", b""),  # Windows-1252: recoded
         (b"imgs/good1.png", "cafÃ© au lait".encode(), b""),  # mojibake: repaired
         (b"imgs/good2.png", LONG_CAPTION.encode(), b""),
+        (b"imgs/good7.png", HUGE_CAPTION.encode(), b""),
         (b"imgs/good3.png", b"nested negatives", b"[" * 1000),
         (b"", b"no image at all", b""),
         (b"imgs/absent.png", b"a missing file", b""),
@@ -72,7 +81,7 @@ def csv_corpus(root):
         (b"imgs/good4.png", b"   ", b""),
         (b"imgs/good5.png", b"\x81\x8d", b""),
     ]
-    kept += ["café on a table", "café au lait", " ".join(LONG_CAPTION.split()), "nested negatives"]
+    kept += ["café on a table", "café au lait", cut_caption(LONG_CAPTION), cut_caption(HUGE_CAPTION), "nested negatives"]
     lines = [b"image,caption,neg"]
     lines += [b",".join(cell if isinstance(cell, bytes) else cell.encode() for cell in row) for row in rows]
     lines.append(b"imgs/good6.png")  # a row without its caption field
@@ -81,7 +90,7 @@ def csv_corpus(root):
     counts = {reason: 1 for reason in BAD_IMAGE_REASONS.values()}
     counts.update(missing_image=1, missing_file=1, path_outside_root=2, not_a_file=2, unreadable_file=1,
                   empty_caption=1, undecodable_caption=1, missing_caption=1, image_mode_converted=5,
-                  caption_recoded=1, caption_repaired=1, seen=len(rows) + 1)
+                  caption_recoded=1, caption_repaired=1, caption_truncated=2, seen=len(rows) + 1)
     return str(path), good + kept, counts
 
 
@@ -93,8 +102,10 @@ def webdataset_corpus(root):
               for i, (name, data) in enumerate(REPAIRED_IMAGES.items())]
     jpg = image_bytes(fmt="JPEG")
     first += [("t0", {"jpg": jpg, "txt": b"caf\xe9 on a table"}), ("t1", {"jpg": jpg, "txt": "cafÃ© au lait".encode()}),
-              ("j0", {"jpg": jpg, "json": json.dumps({"key": "j0", "caption": "only in the json"}).encode()})]
-    kept = [f"repaired {name}" for name in REPAIRED_IMAGES] + ["café on a table", "café au lait", "only in the json"]
+              ("j0", {"jpg": jpg, "json": json.dumps({"key": "j0", "caption": "only in the json"}).encode()}),
+              ("s0", {"jpg": jpg, "json": b'{"caption": "\\ud83d a red circle"}'})]  # a lone surrogate
+    kept = [f"repaired {name}" for name in REPAIRED_IMAGES] + ["café on a table", "café au lait", "only in the json",
+                                                                "\ufffd a red circle"]
     second = [(f"b{i}", {name.split(".")[1]: data, "txt": f"bad {name}".encode()})
               for i, (name, data) in enumerate(BAD_IMAGES.items())]
     second += [("c0", {"txt": b"no image member"}), ("c1", {"jpg": jpg, "json": b"{}"}),
@@ -113,7 +124,7 @@ def webdataset_corpus(root):
         f.truncate(header)  # d2 loses its caption, d3 and d4 everything
     counts = {reason: 1 for reason in BAD_IMAGE_REASONS.values()}
     counts.update(missing_image=1, missing_caption=1, empty_caption=1, undecodable_caption=1, bad_metadata=1,
-                  corrupt_shard=1, lost_in_shard=3, image_mode_converted=5, caption_recoded=1, caption_repaired=1,
+                  corrupt_shard=1, lost_in_shard=3, image_mode_converted=5, caption_recoded=1, caption_repaired=2,
                   seen=len(first) + len(second) + len(third))
     return str(root), good + kept, counts
 
