@@ -64,6 +64,18 @@ def test_every_published_recipe_trains_as_the_authors_run(name):
     assert row[COLUMNS.index("gather_with_grad")] == _parse(name).loss_config().gather_with_grad
 
 
+# The hard-negative generator as the authors' (text_negatives/ of their fork): every WordNet sense, numbers never
+# replaced, any WordNet word, modifier-only swaps and a/an disagreement kept.
+AUTHORS_NEGATIVES = {"replace_senses": "all", "replace_numbers": "never", "replace_vocabulary": "wordnet",
+                     "swap_skip_modifier_reorder": False, "negatives_article_agreement": False}
+
+
+@pytest.mark.parametrize("name", sorted(AUTHORS_TABLE))
+def test_every_published_recipe_generates_negatives_as_the_authors(name):
+    args = _parse(name)
+    assert {option: getattr(args, option) for option in AUTHORS_NEGATIVES} == AUTHORS_NEGATIVES
+
+
 def test_the_table_covers_every_published_recipe():
     published = {p.stem for p in RECIPES_DIR.glob("*.yaml") if not p.stem.startswith("demo")}
     assert published == set(AUTHORS_TABLE)
