@@ -289,8 +289,10 @@ def test_two_processes_see_disjoint_parts(tmp_path):
     table = table_of(tmp_path, 40)
     write_seed_shards(tmp_path / "wds", "w", n_shards=3, per_shard=4)  # 3 shards for 2 processes: example split
     for source in (table, str(tmp_path / "wds")):
-        parts = [captions_of(load_image_text_dataset(source, seed=3, process_index=rank, num_processes=2))
-                 for rank in (0, 1)]
+        loaded = [load_image_text_dataset(source, seed=3, process_index=rank, num_processes=2) for rank in (0, 1)]
+        parts = [captions_of(data) for data in loaded]
+        # Each process decodes only its own part, also where the shards do not divide among the processes.
+        assert [data.skip_stats.snapshot()["seen"] for data in loaded] == [len(part) for part in parts]
         assert not set(parts[0]) & set(parts[1])
         assert sorted(parts[0] + parts[1]) == captions_of(load_image_text_dataset(source))
         assert abs(len(parts[0]) - len(parts[1])) <= 4

@@ -436,6 +436,22 @@ def _resolve_source(train_data, request: _Request) -> _Raw:
     return _hub_source(train_data, request, image_column, caption_column)
 
 
+def _split_between_processes(dataset: datasets.IterableDataset, rank: int, world: int) -> datasets.IterableDataset:
+    """This process's disjoint part of the raw stream, taken before any sample is decoded.
+
+    Whole shards where their number divides among the processes (``split_dataset_by_node``). Otherwise
+    every ``world``-th raw record: ``split_dataset_by_node`` would keep every ``world``-th *output*, after
+    the decoding map, so every process would decode the whole stream to keep its share of it.
+    """
+    if dataset.num_shards % world == 0:
+        return split_dataset_by_node(dataset, rank=rank, world_size=world)
+    return dataset.filter(_every_nth, with_indices=True, fn_kwargs={"rank": rank, "world": world})
+
+
+def _every_nth(_record, index: int, rank: int, world: int) -> bool:
+    return index % world == rank
+
+
 def load_image_text_dataset(
     train_data,
     train_data_root: str | None = None,
@@ -502,7 +518,7 @@ def load_image_text_dataset(
         dataset = dataset.shuffle(seed=seed, buffer_size=1 if raw.permute_sources else shuffle_buffer,
                                   max_buffer_input_shards=1)
     if num_processes > 1:
-        dataset = split_dataset_by_node(dataset, rank=process_index, world_size=num_processes)
+        dataset = _split_between_processes(dataset, process_index, num_processes)
     limits = ImageLimits(min_image_side, max_image_pixels, image_draft_size, max_image_bytes)
     seek = StreamSeek()
     decode = DecodeSamples(stats, raw.has_negatives, raw.image_root, limits, seek, allow_paths_outside_root)
