@@ -68,3 +68,27 @@ def test_benchmark_image_paths_that_leave_their_folder_are_malformed_items(tmp_p
     assert data.skips.total("swap_att") == 2
     assert any("leaves" in example for example in sum(data.skips.examples.values(), []))
     assert any("absolute" in example for example in sum(data.skips.examples.values(), []))
+
+
+def test_winoground_and_elevater_paths_that_leave_their_folder_are_skipped_and_counted(tmp_path):
+    from fsc_clip_hf.evaluation.adapters.elevater import read_release
+    from fsc_clip_hf.evaluation.adapters.winoground import Winoground
+
+    folder = tmp_path / "winoground" / "data"
+    (folder / "images").mkdir(parents=True)
+    (folder / "images" / "a.png").write_bytes(image_bytes())
+    rows = [{"image_0": "a", "image_1": "a", "caption_0": "x", "caption_1": "y"},
+            {"image_0": "../../../etc/hostname", "image_1": "a", "caption_0": "x", "caption_1": "y"},
+            {"image_0": "a", "image_1": None, "caption_0": "x", "caption_1": "y"}]
+    (folder / "examples.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    data = Winoground().load(str(tmp_path))
+    assert len(data.pairs) == 1 and data.skips.total("winoground") == 2
+    assert any("leaves" in example for example in sum(data.skips.examples.values(), []))
+
+    release = tmp_path / "release"
+    (release / "test").mkdir(parents=True)
+    (release / "test" / "a.png").write_bytes(image_bytes())
+    (release / "test.txt").write_text("test/a.png 0\n../../etc/hostname 1\n/etc/hostname 0\n../x.zip@a.png 1\n")
+    read = read_release(str(release), "test.txt")
+    assert [image.path for image in read.images] == [str(release / "test" / "a.png")] and read.labels == [[0]]
+    assert [entry.split(":")[0] for entry in read.refused] == ["../../etc/hostname", "/etc/hostname", "../x.zip@a.png"]

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
+from ...paths import PathOutsideRoot, join_under
 from ..images import ImageFile, ImageSource, ZipMember
 from .base import read_json
 
@@ -51,6 +52,7 @@ class Release:
     images: list[ImageSource] = field(default_factory=list)
     labels: list[list[int]] = field(default_factory=list)  # per image its class indices (maybe none)
     absent: list[str] = field(default_factory=list)  # index entries whose image is not in its zip or folder
+    refused: list[str] = field(default_factory=list)  # "entry: why" for paths that leave the release folder
 
 
 def find_release(data_root: str, release: str) -> str | None:
@@ -86,7 +88,11 @@ def read_release(folder: str, index: str) -> Release:
     images = _ImageResolver(folder)
     release = Release()
     for image_path, labels in entries:
-        source = images(image_path)
+        try:
+            source = images(image_path)
+        except PathOutsideRoot as error:
+            release.refused.append(f"{image_path}: {error}")
+            continue
         if source is None:
             release.absent.append(image_path)
             continue
@@ -137,13 +143,18 @@ class _ImageResolver:
         self.members: dict[str, dict[str, zipfile.ZipInfo] | None] = {}
 
     def __call__(self, path: str) -> ImageSource | None:
+        """The image ``path`` names, None when it is absent.
+
+        Raises:
+            PathOutsideRoot: ``path`` (or the zip it names) is absolute or climbs out of the folder.
+        """
         archive, separator, inner = path.partition("@")
         if not separator:
-            local = os.path.join(self.folder, path)
+            local = join_under(self.folder, path)
             return ImageFile(local) if os.path.isfile(local) else None
-        members = self._members(archive)
+        members = self._members(join_under(self.folder, archive))
         if members is None:  # unpacked into a folder named as the zip
-            local = os.path.join(self.folder, os.path.splitext(archive)[0], inner)
+            local = join_under(os.path.splitext(os.path.join(self.folder, archive))[0], inner)
             return ImageFile(local) if os.path.isfile(local) else None
         info = members.get(inner)
         if info is None:
@@ -151,18 +162,18 @@ class _ImageResolver:
         return ZipMember(os.path.join(self.folder, archive), inner, info.header_offset, info.compress_size,
                          info.compress_type)
 
-    def _members(self, archive: str) -> dict[str, zipfile.ZipInfo] | None:
-        if archive not in self.members:
-            path = os.path.join(self.folder, archive)
+    def _members(self, path: str) -> dict[str, zipfile.ZipInfo] | None:
+        """The members of the zip at ``path`` by name, None when it is unpacked into a folder of its name."""
+        if path not in self.members:
             if os.path.isfile(path):
                 try:
                     with zipfile.ZipFile(path) as handle:  # the central directory, read once per zip
-                        self.members[archive] = {info.filename: info for info in handle.infolist()
+                        self.members[path] = {info.filename: info for info in handle.infolist()
                                                  if not info.is_dir()}
                 except zipfile.BadZipFile as error:
                     raise ValueError(f"{path}: not a readable zip ({error}); download it again") from None
             elif os.path.isdir(os.path.splitext(path)[0]):
-                self.members[archive] = None
+                self.members[path] = None
             else:
                 raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
-        return self.members[archive]
+        return self.members[path]

@@ -32,7 +32,7 @@ import os
 
 from ..images import ImageBytes, ImageFile
 from ..items import BenchmarkData, Pair
-from .base import Benchmark, MissingData, read_jsonl
+from .base import Benchmark, MissingData, collect, data_path, read_jsonl, text
 
 logger = logging.getLogger(__name__)
 HUB_ID = "facebook/winoground"
@@ -64,13 +64,19 @@ class Winoground(Benchmark):
         images = os.path.join(folder, "images")
         if not os.path.isdir(images):
             raise self.missing(os.path.dirname(folder), [images])
-        return BenchmarkData(pairs=[
-            Pair(subset="winoground",
-                 images=(ImageFile(os.path.join(images, f"{row['image_0']}.png")),
-                         ImageFile(os.path.join(images, f"{row['image_1']}.png"))),
-                 captions=(row["caption_0"], row["caption_1"]))
-            for row in read_jsonl(os.path.join(folder, "examples.jsonl"))
-        ])
+        path = os.path.join(folder, "examples.jsonl")
+        data = BenchmarkData()
+
+        def pair(row) -> Pair:
+            # An image id that is absolute or climbs out of images/ makes its row malformed.
+            return Pair(subset="winoground",
+                        images=tuple(ImageFile(data_path(images, f"{text(row[key], key)}.png"))
+                                     for key in ("image_0", "image_1")),
+                        captions=(text(row["caption_0"], "caption_0"), text(row["caption_1"], "caption_1")))
+
+        collect(data, path, ((f"line {line}", row) for line, row in enumerate(read_jsonl(path), 1)), pair,
+                subset="winoground")
+        return data
 
     def _from_hub(self, data_root: str):
         """The test split from the Hub's parquet conversion (module docstring), as a ``datasets.Dataset``."""

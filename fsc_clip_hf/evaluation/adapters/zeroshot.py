@@ -183,7 +183,7 @@ class ZeroShotClassification(Benchmark):
         classnames, templates = elevater_prompts(self.task.elevater)
         logger.info("%s: ELEVATER's release in %s", self.name, folder)
         return self._data(classnames, templates, release.images, release.labels, os.path.join(folder, self.task.index),
-                          release.absent)
+                          release.absent, release.refused)
 
     def _from_webdataset(self, data_root: str, folder: str) -> BenchmarkData:
         needed = [os.path.join(folder, "classnames.txt"), os.path.join(folder, TEMPLATES_FILE)]
@@ -199,15 +199,19 @@ class ZeroShotClassification(Benchmark):
         return self._data(read_lines(needed[0]), read_lines(needed[1]), [image for image, _ in labels],
                           [classes for _, classes in labels], folder)
 
-    def _data(self, classnames, templates, images, labels, source: str, absent: Sequence[str] = ()) -> BenchmarkData:
+    def _data(self, classnames, templates, images, labels, source: str, absent: Sequence[str] = (),
+              refused: Sequence[str] = ()) -> BenchmarkData:
         """The task from per-image class lists (checked against the class names) read from ``source``;
-        ``absent`` names the entries of ``source`` whose image is not there (skipped and counted).
+        ``absent`` names the entries of ``source`` whose image is not there, ``refused`` (``"entry: why"``)
+        those whose path leaves the release folder (both skipped and counted).
 
         A single-label image takes its first label, as ELEVATER's ``multiclass_to_int`` does, and one without
         a label is skipped as malformed; a multi-label image without one stays (a negative for every class)."""
         data = BenchmarkData()
         for entry in absent:
             data.skips.add(self.name, IMAGE_ABSENT, f"{source} [{entry}]")
+        for entry in refused:
+            data.skips.add(self.name, MALFORMED, f"{source} [{entry}]")
         for classes in labels:
             if any(not 0 <= index < len(classnames) for index in classes):
                 raise ValueError(f"{source}: label {classes} outside the {len(classnames)} classes of {self.title}")
