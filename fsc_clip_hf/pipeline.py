@@ -148,7 +148,8 @@ RECIPE_KEYS = (
     "max_grad_norm", "lr_scheduler_type", "warmup_steps", "warmup_style", "num_train_epochs", "max_steps",
     "per_device_train_batch_size", "gradient_accumulation_steps", "seed", "bf16", "fp16",
     "train_transform", "pixels", "shuffle_buffer", "dataloader_drop_last", "image_draft_size",
-    "replace_senses", "replace_numbers", "replace_vocabulary", "swap_skip_modifier_reorder", "negatives_article_agreement",
+    "replace_senses", "replace_count_memo", "replace_numbers", "replace_vocabulary", "swap_skip_modifier_reorder",
+    "negatives_article_agreement",
 )
 
 

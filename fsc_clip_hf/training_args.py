@@ -88,6 +88,8 @@ class FSCTrainingArguments(TrainingArguments):
     spacy_model: str = field(default="en_core_web_sm", metadata={"help": "spaCy English pipeline for the negatives."})
     # Generator options (fsc_clip_hf.negatives.options.NEGATIVE_OPTIONS); defaults are the authors'.
     replace_senses: str = field(default="all", metadata={"help": NEGATIVE_OPTIONS["replace_senses"][2]})
+    replace_count_memo: str = field(
+        default="process", metadata={"help": NEGATIVE_OPTIONS["replace_count_memo"][2]})
     replace_numbers: str = field(default="never", metadata={"help": NEGATIVE_OPTIONS["replace_numbers"][2]})
     replace_vocabulary: str = field(default="wordnet", metadata={"help": NEGATIVE_OPTIONS["replace_vocabulary"][2]})
     replace_vocabulary_file: str | None = field(

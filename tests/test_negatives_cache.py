@@ -93,12 +93,16 @@ def test_cache_records_candidate_options(tmp_path, captions):
     assert cli(["precompute", "--input", str(source), "--output", str(tmp_path / "first"),
                 "--replace_senses", "first", "--replace_numbers", "same_form"]) == 0
     manifest = json.loads((tmp_path / "first" / "manifest.json").read_text())
-    assert manifest["options"] == {"replace_senses": "first", "replace_numbers": "same_form"}
+    assert manifest["options"] == {"replace_senses": "first", "replace_count_memo": "process",
+                                   "replace_numbers": "same_form"}
     cached = HardNegativeGenerator(cache_dir=tmp_path / "first", replace_senses="first", replace_numbers="same_form")
     assert cached(captions[:4]) == HardNegativeGenerator(replace_senses="first", replace_numbers="same_form")(
         captions[:4])
     with pytest.raises(ValueError, match="replace_senses='first' \\(asked for 'all'\\)"):
         HardNegativeGenerator(cache_dir=tmp_path / "first", replace_numbers="same_form")
+    with pytest.raises(ValueError, match="replace_count_memo='process' \\(asked for 'word'\\)"):
+        HardNegativeGenerator(cache_dir=tmp_path / "first", replace_senses="first", replace_count_memo="word",
+                              replace_numbers="same_form")
 
 
 def test_damaged_cache_is_refused_with_the_file_named(tmp_path, captions):

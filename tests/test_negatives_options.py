@@ -26,12 +26,13 @@ def negatives(gen, caption, kind=None, epochs=EPOCHS):
 # --------------------------------------------------------------------------- every sense (the authors)
 
 
-def _authors_table(word, pos):
+def _authors_table(word, pos, memo=None):
     """The authors' replacement weights, the slow way on NLTK's objects: every sense of
     ``wn.synsets``, antonyms of all its lemmas, lemmas of hyponyms of hyponyms of grandparents
     (adjectives through derivationally related nouns and back); each lemma reached weighs
-    max(1, count) of the first lemma of its name reached (their count cache is keyed by name), in a
-    fresh process whose pointer sets iterate in offset order; synonyms (by name) dropped."""
+    max(1, count) of the first lemma of its name the process ever counted (``memo``, name -> count:
+    their count cache is keyed by name and only kept names are counted), pointer sets iterated in
+    offset order; synonyms (by name) dropped."""
     from collections import Counter
 
     from nltk.corpus import wordnet as wn
@@ -52,36 +53,101 @@ def _authors_table(word, pos):
         return [r for noun in nouns for lemma in cousins(noun) for r in lemma.derivationally_related_forms()
                 if r.synset() != synset and r.synset().pos() in ("a", "s")]
 
+    memo = {} if memo is None else memo
     synsets = wn.synsets(word, pos=pos)
     synonyms = {lemma.name() for synset in synsets for lemma in synset.lemmas()}
-    first, weights = {}, Counter()
+    weights = Counter()
     for synset in synsets:
         for lemma in [a for lemma in synset.lemmas() for a in lemma.antonyms()] + co_hyponyms(synset):
-            first.setdefault(lemma.name(), max(lemma.count(), 1))
             if lemma.name() not in synonyms:
-                weights[lemma.name()] += first[lemma.name()]
+                weights[lemma.name()] += memo.setdefault(lemma.name(), max(lemma.count(), 1))
     return dict(weights)
 
 
 @pytest.fixture(scope="module")
+def nltk_wordnet():
+    nltk = pytest.importorskip("nltk")
+    from fsc_clip_hf.negatives import resources
+
+    nltk.data.path.insert(0, str(resources.require_wordnet().parents[1]))
+
+
+@pytest.fixture(scope="module")
+def authors_memo_after_warmup(nltk_wordnet):
+    """The authors' count memo after the searches of the shipped warm-up history."""
+    from fsc_clip_hf.negatives.wordnet_senses import read_history
+
+    memo = {}
+    for word, pos in read_history():
+        _authors_table(word, pos, memo)
+    return memo
+
+
+def _weights(lexicon, word, pos):
+    words, cumulative = lexicon.candidates(word, pos)
+    return {w: c - (cumulative[i - 1] if i else 0) for i, (w, c) in enumerate(zip(words, cumulative))}
+
+
+@pytest.fixture(scope="module")
 def all_senses():
-    pytest.importorskip("nltk")
     from fsc_clip_hf.negatives.generator import shared_all_senses
 
     return shared_all_senses()
 
 
-@pytest.mark.parametrize("word,pos", [("beach", "n"), ("wolves", "n"), ("he", "n"), ("red", "a"), ("white", "a"),
-                                      ("wooden", "a"), ("riding", "v"), ("sitting", "v"), ("quickly", "r")])
-def test_every_sense_table_equals_the_authors(all_senses, word, pos):
-    import nltk
+WORDS = [("beach", "n"), ("wolves", "n"), ("he", "n"), ("red", "a"), ("white", "a"), ("wooden", "a"),
+         ("riding", "v"), ("sitting", "v"), ("quickly", "r"), ("brown", "a"), ("giraffes", "n")]
+
+
+@pytest.mark.parametrize("word,pos", WORDS)
+def test_every_sense_table_of_a_fresh_search_equals_the_authors(nltk_wordnet, word, pos):
+    from fsc_clip_hf.negatives.generator import shared_all_senses
+
+    ours = _weights(shared_all_senses("word"), word, pos)
+    assert ours == _authors_table(word, pos) and ours
+
+
+@pytest.mark.parametrize("word,pos", WORDS)
+def test_every_sense_table_after_the_warmup_equals_the_authors_process(all_senses, authors_memo_after_warmup,
+                                                                        word, pos):
+    # A copy: each word is searched as the first one after the warm-up.
+    ours = _weights(all_senses, word, pos)
+    assert ours == _authors_table(word, pos, dict(authors_memo_after_warmup)) and ours
+
+
+def test_the_process_memo_lowers_the_colour_weight_the_fresh_search_gives(all_senses):
+    from fsc_clip_hf.negatives.generator import shared_all_senses
+
+    fresh = shared_all_senses("word")
+    assert _weights(fresh, "white", "a")["black"] == 416  # black.a.01, reached first in white's own search
+
+    def colour_share(weights):
+        return sum(w for word, w in weights.items() if word in COLOURS) / sum(weights.values())
+
+    for colour in ("red", "white", "black", "yellow", "gray"):  # to half or less for white, black, yellow
+        assert colour_share(_weights(all_senses, colour, "a")) < 0.75 * colour_share(_weights(fresh, colour, "a"))
+
+
+def test_the_shipped_warmup_is_the_replace_searches_of_the_caption_fixture():
+    from pathlib import Path
 
     from fsc_clip_hf.negatives import resources
+    from fsc_clip_hf.negatives.generator import shared_wordnet
+    from fsc_clip_hf.negatives.wordnet_senses import AllSensesLexicon, read_history
 
-    nltk.data.path.insert(0, str(resources.require_wordnet().parents[1]))
-    words, cumulative = all_senses.candidates(word, pos)
-    ours = {w: c - (cumulative[i - 1] if i else 0) for i, (w, c) in enumerate(zip(words, cumulative))}
-    assert ours == _authors_table(word, pos) and ours
+    lexicon = AllSensesLexicon(shared_wordnet(), resources.require_wordnet())
+    searches, search = {}, lexicon._search
+
+    def logged(word, pos):
+        searches.setdefault((word, pos), None)
+        return search(word, pos)
+
+    lexicon._search = logged
+    gen = HardNegativeGenerator(style="replace", seed=0)
+    gen._wordnet = lexicon
+    captions = (Path(__file__).parent / "fixtures" / "coco_style_captions.txt").read_text().split("\n")
+    gen.build_candidates([c for c in captions if c.strip()])
+    assert read_history() == list(searches) and len(searches) > 500
 
 
 def test_every_sense_distribution_differs_from_the_first_sense(all_senses):
@@ -235,15 +301,16 @@ def test_training_arguments_reach_the_generator(tmp_path):
     source.write_text(json.dumps({"image": "a.png", "text": "a man riding a horse on the beach"}) + "\n")
     args = FSCTrainingArguments(output_dir=str(tmp_path / "out"), add_random_text_hard_negatives="fsc-clip",
                                 train_data=str(source), caption_column="text", replace_senses="first",
-                                replace_numbers="same_form", replace_vocabulary="corpus",
+                                replace_count_memo="word", replace_numbers="same_form", replace_vocabulary="corpus",
                                 swap_skip_modifier_reorder=True, negatives_article_agreement=True)
     gen = build_negative_generator(args)
-    assert (gen.replace_senses, gen.replace_numbers, gen.swap_skip_modifier_reorder, gen.article_agreement) == \
-        ("first", "same_form", True, True)
+    assert (gen.replace_senses, gen.replace_count_memo, gen.replace_numbers, gen.swap_skip_modifier_reorder,
+            gen.article_agreement) == ("first", "word", "same_form", True, True)
     assert "horse" in gen.vocabulary and "dog" not in gen.vocabulary
     defaults = build_negative_generator(FSCTrainingArguments(output_dir=str(tmp_path / "o"),
                                                              add_random_text_hard_negatives="fsc-clip"))
-    assert defaults.options() == {"replace_senses": "all", "replace_numbers": "never", "vocabulary": "wordnet",
+    assert defaults.options() == {"replace_senses": "all", "replace_count_memo": "process", "replace_numbers": "never",
+                                  "vocabulary": "wordnet",
                                   "swap_skip_modifier_reorder": False, "article_agreement": False}
     with pytest.raises(ValueError, match="replace_vocabulary_file"):
         build_negative_generator(FSCTrainingArguments(output_dir=str(tmp_path / "o"), replace_vocabulary="corpus",
@@ -251,3 +318,5 @@ def test_training_arguments_reach_the_generator(tmp_path):
                                                       train_data="laioncoco_100k"))
     with pytest.raises(ValueError, match="replace_senses"):
         HardNegativeGenerator(style="replace", replace_senses="most")
+    with pytest.raises(ValueError, match="replace_count_memo"):
+        HardNegativeGenerator(style="replace", replace_count_memo="worker")

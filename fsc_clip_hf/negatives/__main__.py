@@ -28,7 +28,7 @@ def _common(parser, candidate_only=False):
 
 
 def _option_values(args, candidate_only=False) -> dict:
-    names = ("replace_senses", "replace_numbers") if candidate_only else negative_options.NEGATIVE_OPTIONS
+    names = negative_options.CANDIDATE_OPTIONS if candidate_only else negative_options.NEGATIVE_OPTIONS
     return {name: getattr(args, name) for name in names}
 
 

@@ -266,7 +266,7 @@ def precompute(input_path: str | Path, output_dir: str | Path, caption_column: s
     """Parse every distinct caption of ``input_path`` (in ``num_proc`` processes) and write a
     cache directory that ``HardNegativeGenerator(..., cache_dir=output_dir)`` reads.
 
-    ``options``: the generator's candidate options (``replace_senses``, ``replace_numbers``).
+    ``options``: the generator's candidate options (``options.CANDIDATE_OPTIONS``).
     Interrupted, a rerun of the same command resumes from the last finished chunk.
     """
     import datasets

@@ -24,7 +24,7 @@ from .svlc import sample_svlc
 from .swap import sample_swap
 from .vocabulary import Vocabulary
 from .wordnet_lexicon import WordNetLexicon
-from .wordnet_senses import AllSensesLexicon
+from .wordnet_senses import AllSensesLexicon, read_history
 
 # A fixed number per type, so that e.g. the swap negative of a caption is the same under the
 # styles negclip and fsc-clip for the same seed and epoch.
@@ -46,12 +46,15 @@ def shared_wordnet() -> WordNetLexicon:
 
 
 @lru_cache(maxsize=None)
-def shared_all_senses() -> AllSensesLexicon:
-    """The authors' every-sense look-ups over the shared WordNet files, one per process."""
-    return AllSensesLexicon(shared_wordnet(), resources.require_wordnet())
+def shared_all_senses(count_memo: str = "process") -> AllSensesLexicon:
+    """The authors' every-sense look-ups over the shared WordNet files, one per process and
+    ``replace_count_memo`` (see :mod:`.wordnet_senses`)."""
+    history = read_history() if count_memo == "process" else ()
+    return AllSensesLexicon(shared_wordnet(), resources.require_wordnet(), history=history)
 
 
 REPLACE_SENSES = ("all", "first")
+REPLACE_COUNT_MEMOS = ("process", "word")
 
 
 def caption_seed(seed: int, epoch: int, caption: str) -> int:
@@ -80,6 +83,9 @@ class HardNegativeGenerator:
         replace_senses: "all" — replacements from every WordNet sense of a word, weights summed over
             senses, pronouns and proper nouns replaced too (the authors); "first" — the most
             frequent sense only, lower-case words only, pronouns and proper nouns kept.
+        replace_count_memo: with "all", which WordNet count a candidate name weighs: "process" — that
+            of the first lemma of the name reached since the process began, after a fixed warm-up (the
+            authors' per-worker memo); "word" — that of the first reached in the word's own search.
         replace_numbers: "never" (the authors) or "same_form": digits by digits, words by words.
         vocabulary: a :class:`~.vocabulary.Vocabulary`; replacements whose words it lacks are never
             drawn (``replace_vocabulary: corpus``). None: every WordNet replacement.
@@ -89,8 +95,8 @@ class HardNegativeGenerator:
 
     def __init__(self, style: str = "fsc-clip", seed: int = 0, spacy_model: str = resources.DEFAULT_SPACY_MODEL,
                  cache_dir: str | Path | None = None, batch_size: int = 256, replace_senses: str = "all",
-                 replace_numbers: str = "never", vocabulary: Vocabulary | None = None,
-                 swap_skip_modifier_reorder: bool = False, article_agreement: bool = False):
+                 replace_count_memo: str = "process", replace_numbers: str = "never",
+                 vocabulary: Vocabulary | None = None, swap_skip_modifier_reorder: bool = False, article_agreement: bool = False):
         self.style = style
         self.types, self.ngram_size = parse_style(style)
         self.parts = style_parts(self.types)
@@ -100,9 +106,12 @@ class HardNegativeGenerator:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         if replace_senses not in REPLACE_SENSES:
             raise ValueError(f"replace_senses must be one of {REPLACE_SENSES}, got {replace_senses!r}")
+        if replace_count_memo not in REPLACE_COUNT_MEMOS:
+            raise ValueError(f"replace_count_memo must be one of {REPLACE_COUNT_MEMOS}, got {replace_count_memo!r}")
         if replace_numbers not in REPLACE_NUMBERS:
             raise ValueError(f"replace_numbers must be one of {REPLACE_NUMBERS}, got {replace_numbers!r}")
         self.replace_senses = replace_senses
+        self.replace_count_memo = replace_count_memo
         self.replace_numbers = replace_numbers
         self.vocabulary = vocabulary
         self.swap_skip_modifier_reorder = bool(swap_skip_modifier_reorder)
@@ -116,7 +125,8 @@ class HardNegativeGenerator:
     @property
     def candidate_options(self) -> dict:
         """The options that change a caption's candidates (a disk cache must have been computed with them)."""
-        return {"replace_senses": self.replace_senses, "replace_numbers": self.replace_numbers}
+        return {"replace_senses": self.replace_senses, "replace_count_memo": self.replace_count_memo,
+                "replace_numbers": self.replace_numbers}
 
     def _init_runtime(self) -> None:
         """State rebuilt in each process rather than pickled (DataLoader workers, datasets.map)."""
@@ -162,7 +172,8 @@ class HardNegativeGenerator:
     def wordnet(self) -> WordNetLexicon | AllSensesLexicon:
         """The lexicon of ``replace_senses``."""
         if self._wordnet is None:
-            self._wordnet = shared_all_senses() if self.replace_senses == "all" else shared_wordnet()
+            self._wordnet = (shared_all_senses(self.replace_count_memo) if self.replace_senses == "all"
+                             else shared_wordnet())
         return self._wordnet
 
     def load_resources(self) -> "HardNegativeGenerator":

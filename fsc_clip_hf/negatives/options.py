@@ -11,12 +11,18 @@ from .vocabulary import Vocabulary
 logger = logging.getLogger(__name__)
 
 REPLACE_VOCABULARIES = ("wordnet", "corpus")
+# The options a negatives cache is computed with.
+CANDIDATE_OPTIONS = ("replace_senses", "replace_count_memo", "replace_numbers")
 CAPTION_FILE_SUFFIXES = (".txt", ".jsonl", ".json", ".csv", ".tsv")
 # option -> (default, choices or type, help)
 NEGATIVE_OPTIONS = {
     "replace_senses": ("all", ("all", "first"),
                        "Replace: WordNet candidates from every sense, weights summed, pronouns and proper nouns "
                        "replaced (all, the authors') or from the first sense only (first)."),
+    "replace_count_memo": ("process", ("process", "word"),
+                           "Replace (replace_senses all): a candidate weighs the WordNet count of the first lemma "
+                           "of its name reached since the process began, after a fixed warm-up (process, the "
+                           "authors' memo) or in the word's own search (word: more colours stay colours)."),
     "replace_numbers": ("never", ("never", "same_form"),
                         "Replace: numbers are never replaced (never, the authors'), or by another number of the "
                         "same form, digits by digits and words by words (same_form)."),
@@ -72,7 +78,8 @@ def generator_from_options(style: str, seed: int = 0, spacy_model: str = "en_cor
                                     value["replace_vocabulary_min_count"], cache_dir, train_data, caption_column)
     return HardNegativeGenerator(
         style=style, seed=seed, spacy_model=spacy_model, cache_dir=cache_dir,
-        replace_senses=value["replace_senses"], replace_numbers=value["replace_numbers"], vocabulary=vocabulary,
+        replace_senses=value["replace_senses"], replace_count_memo=value["replace_count_memo"],
+        replace_numbers=value["replace_numbers"], vocabulary=vocabulary,
         swap_skip_modifier_reorder=value["swap_skip_modifier_reorder"],
         article_agreement=value["negatives_article_agreement"])
 
@@ -80,7 +87,7 @@ def generator_from_options(style: str, seed: int = 0, spacy_model: str = "en_cor
 def add_arguments(parser, candidate_only: bool = False) -> None:
     """Add the options to an argparse parser (``candidate_only``: those a cache is computed with)."""
     for name, (default, kind, help_text) in NEGATIVE_OPTIONS.items():
-        if candidate_only and name not in ("replace_senses", "replace_numbers"):
+        if candidate_only and name not in CANDIDATE_OPTIONS:
             continue
         if kind is bool:
             parser.add_argument(f"--{name}", action="store_true", help=help_text)

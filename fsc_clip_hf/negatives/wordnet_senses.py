@@ -15,10 +15,21 @@ The authors' replace generator (an NLTK implementation) looks a caption word up 
 then drops every name that is a lemma of one of the word's senses, and sums per name. Names keep
 their case and may be digits or proper names.
 
-Which lemma of a name comes first depends, for the authors, on the process's history and on the
-order of NLTK's pointer sets (which changes with the hash seed). Here it is fixed: each word is
-searched as in a fresh process, senses in WordNet's order, pointers in offset order, so a name
-weighs ``occurrences x max(1, count of the first lemma of that name reached)``.
+Which lemma of a name comes first depends, for the authors, on the process's history: a data loader
+worker fixes the count of a name when the first search of its life reaches it, so in a long run most
+names weigh what the searches of the first few hundred captions found, not what the current word's
+own search would. That halves the share of colour edits that give a colour (the weight of "black"
+in the search of "white" is 416 in a fresh process, 8 after the search of "red"). Here the history
+is fixed, so that candidates never depend on the order captions come in:
+
+* ``history`` (the default, ``replace_count_memo: process``): the searches of a shipped warm-up, the
+  words the replace generator looks up in 369 COCO-style captions in their order
+  (``count_memo_warmup.txt``), are run first and fix the counts of every name they reach; a name they
+  never reach weighs the count of the first lemma of that name reached in the word's own search;
+* ``history=()`` (``replace_count_memo: word``): each word is searched as in a fresh process.
+
+Senses go in WordNet's order and pointers in offset order (NLTK's pointer sets change order with the
+hash seed), and a name weighs ``occurrences x max(1, its fixed count)``.
 :class:`AllSensesLexicon` computes the table from the database files without NLTK's objects, from
 per-grandparent tables each read once. Lemma counts are NLTK's: ``cntlist.rev`` under the lemma's
 sense key (a few keys there are spelled otherwise than in the data files and never found; the weight
@@ -29,12 +40,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
 
 from .wordnet_lexicon import _FILE_POS, _LEXICAL_POINTER, SynsetKey, WordNetLexicon
 
+HISTORY_FILE = Path(__file__).with_name("count_memo_warmup.txt")
 _PLAIN_HYPERNYM = re.compile(rb" @ (\d{8}) ")
 _HYPONYM = re.compile(rb" ~ (\d{8}) ")
 _SENSE_TYPE_POS = {"1": "n", "2": "v", "3": "a", "4": "r", "5": "a"}
@@ -70,7 +83,8 @@ class AllSensesLexicon:
     """``candidates(word, pos)``: the authors' replacement names for ``word`` (lower case, the
     caption's spelling, ``_`` between words) with cumulative weights."""
 
-    def __init__(self, lexicon: WordNetLexicon, root: str | Path):
+    def __init__(self, lexicon: WordNetLexicon, root: str | Path, history: Iterable[tuple[str, str]] = ()):
+        """``history``: ``(word, pos)`` searches whose first lemma counts fix every later search's."""
         self.wn = lexicon
         self._counts = _read_synset_counts(Path(root))
         self._name_cache: dict[SynsetKey, tuple[tuple[str, int], ...]] = {}
@@ -83,6 +97,12 @@ class AllSensesLexicon:
         self._grandchild_adjectives_without = lru_cache(maxsize=None)(self._grandchild_adjectives_without_uncached)
         self._lexical_pointers = lru_cache(maxsize=None)(self._lexical_pointers_uncached)
         self._derived_adjectives = lru_cache(maxsize=None)(self._derived_adjectives_uncached)
+        self._fixed_counts: dict[str, int] = {}
+        for word, pos in history:
+            table, synonyms = self._search(word, pos)
+            for name, count in table.first.items():  # the authors count only the names they keep
+                if name not in synonyms:
+                    self._fixed_counts.setdefault(name, count)
 
     def lookup(self, word: str, pos: str, inflected: bool = False) -> str | None:
         """The key of ``word``'s candidate list: the word itself, as the authors look it up, when
@@ -210,18 +230,28 @@ class AllSensesLexicon:
             for grandparent in self._grandparents(noun):
                 table.add(self._grandchild_adjectives_without(grandparent, noun))
 
-    def _candidates(self, word: str, pos: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    def _search(self, word: str, pos: str) -> tuple[_Table, set[str]]:
+        """The names reached from every sense of ``word``, and the names of its own senses' lemmas."""
         senses = self.senses(word, pos)
-        if not senses:
-            return (), ()
         table = _Table()
         for key in senses:
             table.visit(name for name, _ in self._lexical(key, _ANTONYM))
             (self._adjective_cousins if pos == "a" else self._cousins)(key, table)
-        synonyms = {name for key in set(senses) for name, _ in self.names(key)}
-        weights = {name: n * table.first[name] for name, n in table.occurrences.items() if name not in synonyms}
+        return table, {name for key in set(senses) for name, _ in self.names(key)}
+
+    def _candidates(self, word: str, pos: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        table, synonyms = self._search(word, pos)
+        fixed = self._fixed_counts
+        weights = {name: n * fixed.get(name, table.first[name]) for name, n in table.occurrences.items()
+                   if name not in synonyms}
         # In the order the search reached them (fixed by the data files): sampling is reproducible.
         return tuple(weights), tuple(accumulate(weights.values()))
+
+
+def read_history(path: str | Path = HISTORY_FILE) -> list[tuple[str, str]]:
+    """The ``(word, pos)`` searches of a history file: one ``pos word`` a line, ``#`` comments."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return [tuple(line.split(" ", 1)[::-1]) for line in lines if line and not line.startswith("#")]
 
 
 class _Table:

@@ -128,6 +128,7 @@ def measure_disk(captions, args):
 OURS = {"replace_senses": "first", "replace_numbers": "same_form", "replace_vocabulary": "corpus",
         "swap_skip_modifier_reorder": True, "negatives_article_agreement": True}
 VARIANTS = (("authors (defaults)", {}), ("replace_senses first", {"replace_senses": "first"}),
+            ("replace_count_memo word", {"replace_count_memo": "word"}),
             ("replace_numbers same_form", {"replace_numbers": "same_form"}),
             ("replace_vocabulary corpus", {"replace_vocabulary": "corpus"}),
             ("swap_skip_modifier_reorder", {"swap_skip_modifier_reorder": True}),
