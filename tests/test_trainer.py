@@ -1,5 +1,6 @@
 """FSCTrainer end to end on a tiny synthetic world: terms logged, LoRA, resume, two-process equivalence."""
 
+import contextlib
 import json
 import os
 import signal
@@ -331,6 +332,8 @@ from fsc_clip_hf.configs import parse_args
 class StopsAtStep2(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         if args.process_index == 1 and state.global_step == 2:
+            with open(os.environ["HUNG_PID_FILE"], "w") as handle:  # the test kills it at the end
+                handle.write(str(os.getpid()))
             os.kill(os.getpid(), signal.SIGSTOP)  # hung: alive, holding its sockets, never answering
 
 
@@ -357,7 +360,8 @@ def test_a_hung_process_fails_the_run_after_ddp_timeout_with_a_message(world, tm
     at = run.index("--add_random_text_hard_negatives")
     del run[at:at + 2]  # no negatives: no spaCy to load
     run[run.index("--per_device_train_batch_size") + 1] = "2"
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
+    pid_file = tmp_path / "hung.pid"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO), HUNG_PID_FILE=str(pid_file))
     started = time.monotonic()
     launcher = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
                                  "--master_port", "29534", "--monitor-interval", "0.5", str(script), *run],
@@ -377,6 +381,9 @@ def test_a_hung_process_fails_the_run_after_ddp_timeout_with_a_message(world, tm
         watchdog.cancel()
         os.killpg(launcher.pid, signal.SIGKILL)
         launcher.wait()
+        if pid_file.exists():  # torchrun's workers may sit outside its process group: never leave one stopped
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
     output = "".join(lines)
     assert failed_at is not None, output[-3000:]
     assert "process 0: a collective operation waited more than ddp_timeout=8s" in output
