@@ -36,13 +36,14 @@ def test_demo_compare_trains_every_variant_and_seed_and_writes_the_reports(tmp_p
     assert results["fsc-clip"]["runs"]["0"] != results["fsc-clip"]["runs"]["1"]
     text = (tmp_path / "demo_results.md").read_text().splitlines()
     assert [line.split(" | ")[0] for line in text[2:6]] == ["| pretrained", "| clip", "| negclip", "| fsc-clip"]
-    assert " ± " in text[3] and text[-1].startswith("Verdict: NegCLIP raises Comp over CLIP fine-tuning: ")
+    assert " ± " in text[3] and text[-1].startswith("Verdict: NegCLIP raises Comp over CLIP fine-tuning beyond the seed spread: ")
     assert (tmp_path / "demo_comp_vs_zs.png").read_bytes()[:4] == b"\x89PNG"
     for name in ("pretrained", "fsc-clip/seed1"):
         report = json.loads((tmp_path / "eval" / name / "results.json").read_text())
         assert report["model"] == name
         assert (tmp_path / "eval" / name / "comp_vs_zs.png").exists()
-    assert results["fsc-clip"]["runs"]["1"]["summary"]["comp"] == pytest.approx(report["synthetic"]["summary"]["comp"])
+    assert results["fsc-clip"]["runs"]["1"]["subsets"] == pytest.approx(
+        {f"{kind}/{k}": v for kind in ("comp", "zs") for k, v in report["details"][f"synthetic/{kind}"]["subsets"].items()})
     assert "| fsc-clip | 2 |" in capsys.readouterr().out
 
     # A second run reuses the cached world and pretrained model and gives the same numbers.

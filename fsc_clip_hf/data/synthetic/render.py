@@ -1,6 +1,6 @@
 """Drawing scenes with PIL: a 2x2 grid of cells, each object jittered inside its cell.
 
-Every shape covers the same area (that of a circle of radius 0.25 cell), so shape can only be told by
+Every shape covers the same area (that of a circle of radius 0.3 cell), so shape can only be told by
 outline, never by the amount of colour. Drawn at 2x and downsampled for smooth edges.
 """
 
@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 from .scenes import COLOURS, Scene, Thing
 
 _SUPERSAMPLE = 2
-_AREA = math.pi * 0.25 ** 2  # of every object, as a fraction of a cell's area
+_AREA = math.pi * 0.3 ** 2  # of every object, as a fraction of a cell's area
 _BACKGROUND = (236, 236, 232)
 
 
