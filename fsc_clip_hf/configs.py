@@ -45,9 +45,10 @@ OPTION_GROUPS = {
     "evaluation": ("eval_benchmarks", "eval_data_root"),
     "output and release": ("output_dir", "overwrite_output_dir", "base_model", "push_to_hub", "hub_model_id",
                            "hub_private_repo", "hub_token", "hub_strategy"),
-    "the synthetic demo (model_name_or_path: synthetic)": ("demo_variants", "synthetic_num_train",
-                                                           "synthetic_pretrain_steps",
-                                                           "synthetic_pretrain_learning_rate"),
+    "the synthetic demo (model_name_or_path: synthetic)": ("demo_variants", "demo_seeds",
+                                                           "synthetic_num_train", "synthetic_pretrain_steps",
+                                                           "synthetic_pretrain_learning_rate", "synthetic_cache_dir",
+                                                           "synthetic_eval_split"),
 }
 OTHER_GROUP = "more fsc-clip-hf options"
 TRAINER_GROUP = "Trainer options (transformers.TrainingArguments; see its documentation)"

@@ -141,11 +141,23 @@ class FSCTrainingArguments(TrainingArguments):
     demo_variants: str | None = field(
         default=None, metadata={"help": "Comma-separated objectives to fine-tune and compare: clip,negclip,fsc-clip."}
     )
-    synthetic_num_train: int = field(default=2000, metadata={"help": "Training pairs of the synthetic world."})
-    synthetic_pretrain_steps: int = field(
-        default=300, metadata={"help": "Steps of plain CLIP training that make the synthetic 'pretrained' model."}
+    demo_seeds: str | None = field(
+        default=None, metadata={"help": "Comma-separated seeds of the fine-tunes (each variant once per seed; the "
+                                        "table shows mean ± sd); default: seed alone. The base model uses seed."}
     )
-    synthetic_pretrain_learning_rate: float = field(default=1e-3, metadata={"help": "Its learning rate."})
+    synthetic_num_train: int = field(default=5000, metadata={"help": "Training pairs of the synthetic world."})
+    synthetic_pretrain_steps: int = field(
+        default=1500, metadata={"help": "Steps of plain CLIP training that make the synthetic 'pretrained' model."}
+    )
+    synthetic_pretrain_learning_rate: float = field(default=2e-3, metadata={"help": "Its learning rate."})
+    synthetic_cache_dir: str | None = field(
+        default=None, metadata={"help": "Where the world and the pretrained model are cached, each in a folder named "
+                                        "by a hash of what made it (default: output_dir)."}
+    )
+    synthetic_eval_split: str = field(
+        default="eval", metadata={"help": "The world's split the demo evaluates: eval (the test split, reported) or "
+                                          "validation (for choosing settings)."}
+    )
 
     # Recipe defaults that differ from TrainingArguments' own.
     weight_decay: float = 0.1

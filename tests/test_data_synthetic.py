@@ -1,4 +1,5 @@
-"""The synthetic world: deterministic, held-out combinations, eval files, a loadable word-level tokenizer."""
+"""The synthetic world: deterministic, equal-area shapes, true test negatives, prompts in the captions' words,
+eval files, a loadable word-level tokenizer."""
 
 import hashlib
 import json
@@ -6,6 +7,7 @@ import os
 import random
 import tarfile
 
+import numpy as np
 import pytest
 from transformers import CLIPProcessor, CLIPTokenizer
 
@@ -14,13 +16,15 @@ from fsc_clip_hf.data.synthetic import (
     COLOURS,
     COMPOSITIONAL_SUBSETS,
     SHAPES,
+    caption_holds,
     load_synthetic_world,
     write_synthetic_world,
 )
-from fsc_clip_hf.data.synthetic.scenes import describe, sample_scene
+from fsc_clip_hf.data.synthetic.render import render_scene
+from fsc_clip_hf.data.synthetic.scenes import RELATIONS, Scene, Thing, describe, sample_scene
 from fsc_clip_hf.data.synthetic.tokenizer import build_vocab_and_merges
 
-SMALL = dict(num_train=40, num_test=24, image_size=32, shard_size=16)
+SMALL = dict(num_train=40, num_test=60, image_size=32, shard_size=16)
 
 
 def tree_digest(root):
@@ -70,21 +74,65 @@ def test_training_data_in_both_published_layouts(world):
     assert image.size == (32, 32) and image.mode == "RGB"
 
 
-def test_held_out_combinations_never_trained_but_tested(world):
-    held = {tuple(p) for p in world.held_out}
-    assert len(held) == 8
-    trained = set()
-    for shard in sorted(os.listdir(os.path.join(world.root, "train-shards"))):
-        with tarfile.open(os.path.join(world.root, "train-shards", shard)) as archive:
-            for member in archive:
-                if member.name.endswith(".json"):
-                    meta = json.load(archive.extractfile(member))
-                    trained |= {(o["colour"], o["shape"]) for o in meta["objects"]}
-    assert not trained & held
-    tested = " ".join(r["captions"][0] for r in read_jsonl(os.path.join(world.eval_dir, "retrieval.jsonl")))
-    assert any(f"{c} {s}" in tested for c, s in held)
-    # every colour and every shape is still seen in training, only some pairs are not
-    assert {c for c, _ in trained} == set(COLOURS) and {s for _, s in trained} == set(SHAPES)
+def _scene(row):
+    things = tuple(Thing(o["colour"], o["shape"], tuple(o["cell"])) for o in row["objects"])
+    return Scene(things, tuple(tuple(r) for r in row["relations"]))
+
+
+def test_every_test_negative_is_false_of_its_scene(world):
+    """Under the world's semantics (the same relation read from either side), the caption holds and
+    every negative does not; a swap exchanges attributes between objects differing in both colour and
+    shape, so it is never the two objects trading places."""
+    for split in (world.eval_dir, world.validation_dir):
+        rows = read_jsonl(os.path.join(split, "compositional.jsonl"))
+        assert {r["subset"] for r in rows} == set(COMPOSITIONAL_SUBSETS)
+        for row in rows:
+            scene = _scene(row)
+            assert caption_holds(row["caption"], scene)
+            assert not any(caption_holds(negative, scene) for negative in row["negatives"]), row
+            if row["subset"] in ("swap_att", "swap_obj"):
+                a, b = scene.things
+                assert a.colour != b.colour and a.shape != b.shape
+                place_swap = describe(Scene((b, a), ((0, row["relations"][0][1], 1),)))
+                assert row["negatives"][0] != place_swap
+
+
+def test_caption_semantics_read_relations_from_either_side():
+    scene = Scene((Thing("red", "circle", (0, 0)), Thing("blue", "square", (1, 0))), ((0, "to the left of", 1),))
+    assert caption_holds("a red circle to the left of a blue square", scene)
+    assert caption_holds("there is a blue square to the right of a red circle", scene)
+    assert not caption_holds("a blue square to the left of a red circle", scene)
+    assert not caption_holds("a red circle above a blue square", scene)
+    assert not caption_holds("a blue circle to the left of a red square", scene)  # attributes swapped
+    assert caption_holds("a red circle", scene) and not caption_holds("a red square", scene)
+    with pytest.raises(ValueError, match="not a caption"):
+        caption_holds("a circle red left of", scene)
+
+
+def test_shapes_cover_the_same_area():
+    """Shape is told by outline, not by the amount of colour: every shape within 5 % of the circle (pixel edges; the old shapes differed 2.2x)."""
+    areas = {}
+    for shape in SHAPES:
+        image = render_scene(Scene((Thing("black", shape, (0, 0)),)), 128, random.Random(0))
+        areas[shape] = sum(1 for r, g, b in np.asarray(image).reshape(-1, 3).tolist() if r + g + b < 300)
+    assert all(abs(area / areas["circle"] - 1) < 0.05 for area in areas.values()), areas
+
+
+def test_zero_shot_prompts_use_only_trained_words(world):
+    trained = {word for row in read_jsonl(world.train_jsonl) for word in row["caption"].split()}
+    for task, classes in (("shape", SHAPES), ("colour", list(COLOURS))):
+        with open(os.path.join(world.eval_dir, "zeroshot", task, "templates.txt")) as f:
+            templates = f.read().splitlines()
+        prompt_words = {word for t in templates for c in classes for word in t.replace("{c}", c).split()}
+        assert prompt_words <= trained, prompt_words - trained
+    assert trained <= set(world.vocabulary)
+
+
+def test_validation_and_test_splits_hold_different_scenes(world):
+    test = read_jsonl(os.path.join(world.eval_dir, "retrieval.jsonl"))
+    validation = read_jsonl(os.path.join(world.validation_dir, "retrieval.jsonl"))
+    assert len(test) == len(validation) == 60
+    assert [r["captions"] for r in test] != [r["captions"] for r in validation]
 
 
 def test_eval_sets(world):
@@ -97,7 +145,7 @@ def test_eval_sets(world):
         if row["subset"] in ("swap_att", "swap_obj"):  # swaps keep the multiset of words
             assert sorted(row["negatives"][0].split()) == sorted(row["caption"].split())
     retrieval = read_jsonl(os.path.join(eval_dir, "retrieval.jsonl"))
-    assert len(retrieval) == 24 and all(len(r["captions"]) >= 2 for r in retrieval)
+    assert len(retrieval) == 60 and all(len(r["captions"]) >= 2 for r in retrieval)
     for task, classes in (("shape", SHAPES), ("colour", list(COLOURS))):
         folder = os.path.join(eval_dir, "zeroshot", task)
         with open(os.path.join(folder, "classnames.txt")) as f:
@@ -105,7 +153,7 @@ def test_eval_sets(world):
         with open(os.path.join(folder, "templates.txt")) as f:
             assert all("{c}" in line for line in f.read().splitlines())
         rows = read_jsonl(os.path.join(folder, "test.jsonl"))
-        assert len(rows) == 24 and {r["label"] for r in rows} == set(range(len(classes)))
+        assert len(rows) == 60 and {r["label"] for r in rows} == set(range(len(classes)))
         assert all(os.path.exists(os.path.join(eval_dir, r["image"])) for r in rows)
 
 
@@ -115,7 +163,7 @@ def test_tokenizer_and_processor_load_and_round_trip(world):
     assert tokenizer.model_max_length == 77 and len(tokenizer) == world.vocab_size
     assert tokenizer.eos_token_id == world.vocab_size - 1 == world.pad_token_id
     assert tokenizer.bos_token_id == world.vocab_size - 2
-    caption = "there is a small red circle to the left of a large blue square and a green star above the blue square"
+    caption = "there is a red circle to the left of a blue square and a green star above the blue square"
     ids = tokenizer(caption)["input_ids"]
     assert len(ids) == len(caption.split()) + 2  # one token per word
     assert tokenizer.decode(ids, skip_special_tokens=True) == caption
@@ -149,8 +197,9 @@ def test_captions_describe_the_layout():
         s, rel, o = scene.relations[0]
         dx, dy = b.cell[0] - a.cell[0], b.cell[1] - a.cell[1]
         steps = {"to the left of": (1, 0), "to the right of": (-1, 0), "above": (0, 1), "below": (0, -1)}
-        assert steps[rel] == (dx, dy)
+        assert steps[rel] == (dx, dy) and set(steps) == set(RELATIONS)
         assert describe(scene).startswith(a.phrase())
+        assert caption_holds(describe(scene), scene) and caption_holds(describe(scene, inverted=True), scene)
 
 
 def test_generation_is_fast(tmp_path):
@@ -158,4 +207,4 @@ def test_generation_is_fast(tmp_path):
 
     start = time.perf_counter()
     write_synthetic_world(str(tmp_path / "w"), num_train=500, num_test=50, image_size=64)
-    assert time.perf_counter() - start < 15  # ~2000 images at 64x64 in a few seconds on one core
+    assert time.perf_counter() - start < 15  # ~700 images at 64x64 in a few seconds on one core

@@ -1,6 +1,7 @@
 """The synthetic evaluation on a hand-made eval folder and a model whose similarities the test controls."""
 
 import json
+import shutil
 from types import SimpleNamespace
 
 import numpy as np
@@ -9,7 +10,7 @@ import torch
 from PIL import Image
 
 from fsc_clip_hf.evaluation.suite import evaluate_model
-from fsc_clip_hf.evaluation.synthetic_report import markdown_table, plot_comp_vs_zs, synthetic_scores
+from fsc_clip_hf.evaluation.synthetic_report import aggregate, markdown_table, plot_comp_vs_zs, synthetic_scores, verdict
 
 
 class ColourProcessor:
@@ -56,7 +57,9 @@ def eval_dir(tmp_path):
     (tmp_path / "zeroshot" / "colour" / "classnames.txt").write_text("red\nblue\n")
     (tmp_path / "zeroshot" / "colour" / "templates.txt").write_text("a {c} shape\na photo of {c}\n")
     jsonl(tmp_path / "retrieval.jsonl", [{"image": "images/red.png", "captions": ["red", "a red thing"]},
-                                         {"image": "images/blue.png", "captions": ["red blue red"]}])
+                                         {"image": "images/blue.png", "captions": ["red blue red"]},
+                                         # Captions repeated on another image: retrieving either is right.
+                                         {"image": "images/red.png", "captions": ["red", "a red thing"]}])
     return str(tmp_path)
 
 
@@ -65,14 +68,48 @@ def test_scores_follow_the_similarities(eval_dir, tmp_path):
     assert result["subsets"]["comp/swap_att"] == pytest.approx(50.0)  # one right, one tie
     assert result["subsets"]["comp/replace_att"] == pytest.approx(100.0)
     assert result["summary"]["comp"] == pytest.approx(75.0)  # mean over subsets, not items
+    # swap_rel stays out of the headline Comp (chance for every model on the validation split).
+    with_rel = shutil.copytree(eval_dir, tmp_path.parent / f"{tmp_path.name}_rel")
+    rel = json.loads((with_rel / "compositional.jsonl").read_text().splitlines()[0]) | {"subset": "swap_rel"}
+    with open(with_rel / "compositional.jsonl", "a") as f:
+        f.write(json.dumps(rel) + "\n")
+    again = synthetic_scores(evaluate_model(ColourModel(), ColourProcessor(), "synthetic", str(with_rel),
+                                            show_progress=False))
+    assert again["subsets"]["comp/swap_rel"] == pytest.approx(100.0) and again["summary"]["comp"] == pytest.approx(75.0)
     assert result["subsets"]["zs/colour"] == pytest.approx(50.0)  # the blue image is labelled 0 (red)
-    # Image→text: the red image's best caption is "red" (cos 1.0 against 0.89 for "red blue red"); the
-    # blue image's is "red blue red", the only one with blue in it: both right.
+    # Image→text: each red image's best caption is a "red" or "a red thing" (cos 1.0 against 0.89 for
+    # "red blue red"), right for both whichever copy is ranked first; the blue image's is "red blue red",
+    # the only one with blue in it: all right.
     assert result["summary"]["i2t_r1"] == pytest.approx(100.0)
-    # Text→image: "red", "a red thing" → red image (right); "red blue red" leans red (2:1) → wrong.
-    assert result["summary"]["t2i_r1"] == pytest.approx(200 / 3)
+    # Text→image: the two "red"s and "a red thing"s → a red image, right whichever (both red images have
+    # both captions); "red blue red" leans red (2:1) → wrong.
+    assert result["summary"]["t2i_r1"] == pytest.approx(400 / 5)
 
-    table = markdown_table({"m": result})
-    assert table.splitlines()[2].startswith("| m | 75.0 | 50.0 | 100.0 | 66.7 |")
-    plot_comp_vs_zs({"m": result}, str(tmp_path / "plot.png"))
+    table = markdown_table({"m": aggregate({None: result})})
+    assert table.splitlines()[2].startswith("| m | 1 | 75.0 | 50.0 | 100.0 | 80.0 |")
+    plot_comp_vs_zs({"m": aggregate({None: result})}, str(tmp_path / "plot.png"))
     assert (tmp_path / "plot.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _scores(comp, zs, i2t=50.0, t2i=50.0):
+    return {"summary": {"comp": comp, "zs": zs, "i2t_r1": i2t, "t2i_r1": t2i}, "subsets": {"comp/swap_att": comp}}
+
+
+def test_mean_sd_table_and_a_verdict_computed_from_the_numbers():
+    results = {
+        "pretrained": aggregate({None: _scores(80.0, 90.0)}),
+        "clip": aggregate({0: _scores(80.0, 89.0), 1: _scores(82.0, 89.0)}),  # comp 81 ± 1.41
+        "negclip": aggregate({0: _scores(90.0, 80.0), 1: _scores(91.0, 82.0)}),  # +9.5 > 1.41 + 0.71
+        "fsc-clip": aggregate({0: _scores(82.0, 89.0), 1: _scores(83.0, 90.0)}),  # +1.5 < 1.41 + 0.71
+    }
+    assert results["clip"]["mean"]["summary"]["comp"] == pytest.approx(81.0)
+    assert results["clip"]["sd"]["summary"]["comp"] == pytest.approx(2 ** 0.5)
+    assert "| clip | 2 | 81.0 ± 1.4 | 89.0 ± 0.0 |" in markdown_table(results)
+    line = verdict(results)
+    assert "NegCLIP raises Comp over CLIP fine-tuning beyond the seed spread: yes (+9.5, spread 2.1)" in line
+    assert "FSC-CLIP raises Comp over CLIP fine-tuning beyond the seed spread: no (+1.5, spread 2.1)" in line
+    assert "ZS yes (0.5 vs 9.0 from the base)" in line and "I2T R@1 no (0.0 vs 0.0 from the base)" in line
+    # Without a CLIP fine-tune, the base is the reference; one seed has no spread to judge by.
+    single = verdict({"pretrained": results["pretrained"], "fsc-clip": aggregate({0: _scores(83.0, 90.0)})})
+    assert single == ("Verdict: FSC-CLIP raises Comp over the base beyond the seed spread: +3.0 from one seed, "
+                      "no spread to judge by.")

@@ -77,10 +77,17 @@ class Pair:
 
 @dataclass
 class RetrievalSet:
-    """A retrieval gallery: ``captions[i]`` (one or more) describe ``images[i]``."""
+    """A retrieval gallery: ``captions[i]`` (one or more) describe ``images[i]``.
+
+    ``identical_captions_match``: a retrieved caption whose text is one of the gold captions counts as
+    right, and so does an image one of whose captions is the query's text (for galleries whose captions
+    repeat across images by construction, such as the synthetic world's; off for the published sets,
+    scored as CLIP_benchmark scores them).
+    """
 
     images: list[ImageSource]
     captions: list[list[str]]
+    identical_captions_match: bool = False
 
 
 @dataclass

@@ -180,10 +180,17 @@ def score_retrieval(gallery: RetrievalSet, embedder: CLIPEmbedder) -> dict[str, 
     owned: dict[int, list[int]] = defaultdict(list)
     for caption_index, image_index in enumerate(owner):
         owned[image_index].append(caption_index)
+    image_refs = [[n] for n in owner]
+    if gallery.identical_captions_match:
+        by_text: dict[str, list[int]] = defaultdict(list)
+        for caption_index, caption in enumerate(flat):
+            by_text[caption].append(caption_index)
+        owned = {n: sorted({c for i in indices for c in by_text[flat[i]]}) for n, indices in owned.items()}
+        image_refs = [sorted({owner[c] for c in by_text[caption]}) for caption in flat]
     metric, k = load_metric("retrieval_recall"), max(RECALL_KS)
     i2t = metric.compute(predictions=_top_k(images, texts, k), references=[owned[n] for n in range(len(images))],
                          k_values=list(RECALL_KS))
-    t2i = metric.compute(predictions=_top_k(texts, images, k), references=[[n] for n in owner],
+    t2i = metric.compute(predictions=_top_k(texts, images, k), references=image_refs,
                          k_values=list(RECALL_KS))
     return {
         **{f"i2t_r{k}": 100.0 * i2t[f"recall@{k}"] for k in RECALL_KS},

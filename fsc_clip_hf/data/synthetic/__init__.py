@@ -1,7 +1,7 @@
 """The embedded synthetic world: the offline default data of the demo, the tests and the benchmarks."""
 
-from .scenes import COLOURS, COMPOSITIONAL_SUBSETS, RELATIONS, SHAPES, SIZES
+from .scenes import COLOURS, COMPOSITIONAL_SUBSETS, RELATIONS, SHAPES, caption_holds
 from .world import SyntheticWorld, load_synthetic_world, write_synthetic_world
 
-__all__ = ["COLOURS", "COMPOSITIONAL_SUBSETS", "RELATIONS", "SHAPES", "SIZES", "SyntheticWorld",
+__all__ = ["COLOURS", "COMPOSITIONAL_SUBSETS", "RELATIONS", "SHAPES", "SyntheticWorld", "caption_holds",
            "load_synthetic_world", "write_synthetic_world"]

@@ -1,22 +1,27 @@
-"""Scenes of the synthetic world: objects, their layout, and English captions about them.
+"""Scenes of the synthetic world: objects, their layout, English captions about them, and what a caption means.
 
-A scene holds 1-3 objects, each a (size, colour, shape) at a position. Two objects are linked by a
-spatial relation ("to the left of", "above", ...); a third one is placed next to the second.
-Captions are plain English noun phrases and relations, so that a spaCy-based negative generator
-parses them like real captions.
+A scene holds 1-3 objects, each a (colour, shape) in one cell of a 2x2 grid; no two objects share both.
+Two objects are linked by a spatial relation ("to the left of", "above", ...); a third one is placed
+next to the second. Captions are plain English noun phrases and relations, so that a spaCy-based
+negative generator parses them like real captions, and :func:`caption_holds` reads them back: it is the
+world's semantics, under which "A to the left of B" and "B to the right of A" say the same thing.
+
+Every word of every caption, prompt and test negative is in :func:`vocabulary`, and every one of them
+is trained: the zero-shot prompts are the captions' own wording.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import asdict, dataclass, field
 
+# Distinct hues; no colour name starts with a vowel, so "a" is always the right article.
 COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (214, 39, 40), "green": (44, 160, 44), "blue": (31, 90, 220), "yellow": (240, 200, 20),
-    "purple": (140, 70, 190), "orange": (250, 130, 20), "pink": (240, 120, 190), "black": (25, 25, 25),
+    "purple": (140, 70, 190), "black": (25, 25, 25),
 }
-SHAPES = ("circle", "square", "triangle", "star", "diamond", "hexagon")
-SIZES = ("small", "large")
+SHAPES = ("circle", "square", "triangle", "star")
 # relation -> (its inverse, grid step (dx, dy) from the subject's cell to the object's cell)
 RELATIONS: dict[str, tuple[str, tuple[int, int]]] = {
     "to the left of": ("to the right of", (1, 0)),
@@ -24,21 +29,21 @@ RELATIONS: dict[str, tuple[str, tuple[int, int]]] = {
     "above": ("below", (0, 1)),
     "below": ("above", (0, -1)),
 }
-CAPTION_PREFIXES = ("", "a picture of ", "an image of ", "there is ")
+CAPTION_PREFIXES = ("", "there is ")
+# Binding (swap_att, swap_obj), relation (swap_rel) and vocabulary (replace_*) tests; see compositional_negative.
 COMPOSITIONAL_SUBSETS = ("swap_att", "swap_obj", "swap_rel", "replace_att", "replace_obj")
 
 
 @dataclass(frozen=True)
 class Thing:
-    """One object; ``cell`` is its (column, row) in the 2x2 layout grid."""
+    """One object; ``cell`` is its (column, row) in the 2x2 layout grid (row 0 at the top)."""
 
-    size: str
     colour: str
     shape: str
     cell: tuple[int, int]
 
     def phrase(self, article: str = "a") -> str:
-        return f"{article} {self.size} {self.colour} {self.shape}"
+        return f"{article} {self.colour} {self.shape}"
 
 
 @dataclass(frozen=True)
@@ -67,26 +72,44 @@ def describe(scene: Scene, prefix: str = "", inverted: bool = False) -> str:
     return text
 
 
-def held_out_pairs(rng: random.Random, count: int = 8) -> list[tuple[str, str]]:
-    """(colour, shape) combinations kept out of training; each colour and shape stays seen elsewhere."""
-    pairs = [(c, s) for c in COLOURS for s in SHAPES]
-    rng.shuffle(pairs)
-    chosen, per_colour, per_shape = [], {}, {}
-    for colour, shape in pairs:
-        if per_colour.get(colour, 0) < 1 and per_shape.get(shape, 0) < 2:
-            chosen.append((colour, shape))
-            per_colour[colour] = per_colour.get(colour, 0) + 1
-            per_shape[shape] = per_shape.get(shape, 0) + 1
-        if len(chosen) == count:
+def holds(relation: str, subject: tuple[int, int], obj: tuple[int, int]) -> bool:
+    """Whether ``relation`` is true of two cells: the grid step between them is the relation's."""
+    dx, dy = RELATIONS[relation][1]
+    return (obj[0] - subject[0], obj[1] - subject[1]) == (dx, dy)
+
+
+_PHRASE = rf"(?:a|the) ({'|'.join(COLOURS)}) ({'|'.join(SHAPES)})"
+_CLAUSE = re.compile(rf"{_PHRASE} ({'|'.join(RELATIONS)}) {_PHRASE}")
+_SINGLE = re.compile(_PHRASE)
+
+
+def caption_holds(caption: str, scene: Scene) -> bool:
+    """The world's semantics: every object the caption names is in the scene and every relation it
+    states holds between their cells. Raises ValueError for text outside the captions' grammar."""
+    body = caption
+    for prefix in sorted(CAPTION_PREFIXES, key=len, reverse=True):
+        if prefix and body.startswith(prefix):
+            body = body[len(prefix):]
             break
-    return sorted(chosen)
+    cells = {(t.colour, t.shape): t.cell for t in scene.things}
+    clauses = body.split(" and ")
+    if len(clauses) == 1 and _SINGLE.fullmatch(body):
+        return tuple(_SINGLE.fullmatch(body).groups()) in cells
+    for clause in clauses:
+        match = _CLAUSE.fullmatch(clause)
+        if match is None:
+            raise ValueError(f"not a caption of the synthetic world: {caption!r}")
+        c1, s1, rel, c2, s2 = match.groups()
+        if (c1, s1) not in cells or (c2, s2) not in cells or not holds(rel, cells[(c1, s1)], cells[(c2, s2)]):
+            return False
+    return True
 
 
-def _attributes(rng: random.Random, allowed, taken: set) -> tuple[str, str, str]:
+def _pair(rng: random.Random, allowed, taken: set) -> tuple[str, str]:
     while True:
-        colour, shape = rng.choice(allowed)
-        if (colour, shape) not in taken:
-            return rng.choice(SIZES), colour, shape
+        pair = rng.choice(allowed)
+        if pair not in taken:
+            return pair
 
 
 def sample_scene(rng: random.Random, num_objects: int, pairs: list[tuple[str, str]]) -> Scene:
@@ -98,9 +121,9 @@ def sample_scene(rng: random.Random, num_objects: int, pairs: list[tuple[str, st
     taken: set = set()
 
     def thing(cell):
-        size, colour, shape = _attributes(rng, pairs, taken)
+        colour, shape = _pair(rng, pairs, taken)
         taken.add((colour, shape))
-        return Thing(size, colour, shape, cell)
+        return Thing(colour, shape, cell)
 
     if num_objects == 1:
         return Scene((thing((rng.randint(0, 1), rng.randint(0, 1))),))
@@ -119,7 +142,12 @@ def sample_scene(rng: random.Random, num_objects: int, pairs: list[tuple[str, st
 
 
 def compositional_negative(scene: Scene, subset: str, rng: random.Random) -> str | None:
-    """A caption that contradicts a two-object scene in the way ``subset`` names, or None if impossible."""
+    """A caption of a two-object scene that is false of it in the way ``subset`` names, or None where
+    such a caption would not test that (the check of every one: :func:`caption_holds`).
+
+    The swaps need objects differing in both colour and shape: with one shared, exchanging the other
+    only exchanges the two objects' places, a relation test in disguise.
+    """
     a, b = scene.things[0], scene.things[1]
     s, rel, o = scene.relations[0]
     colours = [c for c in COLOURS if c not in (a.colour, b.colour)]
@@ -129,33 +157,26 @@ def compositional_negative(scene: Scene, subset: str, rng: random.Random) -> str
     def caption(first: Thing, second: Thing, relation: str = rel) -> str:
         return describe(Scene((first, second), ((s, relation, o),)))
 
+    if subset in ("swap_att", "swap_obj") and (a.colour == b.colour or a.shape == b.shape):
+        return None
     if subset == "swap_att":
-        if a.colour == b.colour:
-            return None
-        return caption(Thing(a.size, b.colour, a.shape, a.cell), Thing(b.size, a.colour, b.shape, b.cell))
+        return caption(Thing(b.colour, a.shape, a.cell), Thing(a.colour, b.shape, b.cell))
     if subset == "swap_obj":
-        if a.shape == b.shape:
-            return None
-        return caption(Thing(a.size, a.colour, b.shape, a.cell), Thing(b.size, b.colour, a.shape, b.cell))
+        return caption(Thing(a.colour, b.shape, a.cell), Thing(b.colour, a.shape, b.cell))
     if subset == "swap_rel":
         return caption(a, b, RELATIONS[rel][0])
-    if subset == "replace_att":
-        if rng.random() < 0.5:  # colour replaced by one absent from the scene
-            new = [Thing(t.size, rng.choice(colours), t.shape, t.cell) for t in (a, b)]
-        else:  # size flipped
-            new = [Thing(SIZES[1 - SIZES.index(t.size)], t.colour, t.shape, t.cell) for t in (a, b)]
+    if subset == "replace_att":  # a colour absent from the scene
+        new = [Thing(rng.choice(colours), t.shape, t.cell) for t in (a, b)]
         return caption(new[0], b) if target == 0 else caption(a, new[1])
-    if subset == "replace_obj":
-        new = [Thing(t.size, t.colour, rng.choice(shapes), t.cell) for t in (a, b)]
+    if subset == "replace_obj":  # a shape absent from the scene
+        new = [Thing(t.colour, rng.choice(shapes), t.cell) for t in (a, b)]
         return caption(new[0], b) if target == 0 else caption(a, new[1])
     raise ValueError(f"unknown compositional subset {subset!r}")
 
 
 def vocabulary() -> list[str]:
-    """Every word the world's captions, prompts and class names use."""
+    """Every word the world's captions use; prompts and test negatives use no other."""
     words = set()
-    texts = list(COLOURS) + list(SHAPES) + list(SIZES) + list(RELATIONS) + list(CAPTION_PREFIXES)
-    texts += ["a an the and", "a photo of a drawing of a shape", "something coloured object", "on a plain background"]
-    for text in texts:
+    for text in [*COLOURS, *SHAPES, *RELATIONS, *CAPTION_PREFIXES, "a the and"]:
         words.update(text.split())
     return sorted(words)

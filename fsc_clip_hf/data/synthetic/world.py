@@ -5,12 +5,16 @@
     out_dir/images/train/000000.png ...      training images
     out_dir/train.jsonl                      {"image": "images/train/000000.png", "caption": ...}
     out_dir/train-shards/train-000000.tar    the same samples as WebDataset (png, txt, json)
-    out_dir/eval/compositional.jsonl         {"image", "caption", "negatives": [...], "subset"}
+    out_dir/eval/compositional.jsonl         {"image", "caption", "negatives": [...], "subset", "objects", "relations"}
     out_dir/eval/zeroshot/<task>/            classnames.txt, templates.txt, test.jsonl {"image", "label"}
     out_dir/eval/retrieval.jsonl             {"image", "captions": [...]}
-    (eval image paths are relative to out_dir/eval/)
+    out_dir/validation/...                   the same layout, other scenes: for choosing the world and the
+                                             steps, never reported by the demo
+    (eval image paths are relative to their split's folder)
 
-Everything is a function of the seed: the same arguments give byte-identical files.
+Every (colour, shape) pair is trained; the evaluation splits hold new scenes (combinations of pairs,
+places and relations) of the same pairs. Everything is a function of the seed: the same arguments give
+byte-identical files.
 """
 
 from __future__ import annotations
@@ -31,12 +35,10 @@ from .scenes import (
     COMPOSITIONAL_SUBSETS,
     RELATIONS,
     SHAPES,
-    SIZES,
     Scene,
     Thing,
     compositional_negative,
     describe,
-    held_out_pairs,
     sample_scene,
     vocabulary,
 )
@@ -44,10 +46,13 @@ from .tokenizer import save_word_tokenizer
 
 # Object-count mix of the scenes: one, two or three objects.
 _OBJECT_COUNTS = (1, 2, 2, 3)
+# The prompts are the captions' own phrases: a shape is named with each colour and a colour with each
+# shape (averaged over these templates), so no prompt word is one that training never saw.
 ZEROSHOT_TEMPLATES = {
-    "shape": ("a photo of a {c}.", "a drawing of a {c}.", "a {c} on a plain background.", "there is a {c}."),
-    "colour": ("a photo of something {c}.", "a {c} shape.", "a {c} object.", "something coloured {c}."),
+    "shape": tuple(f"a {colour} {{c}}" for colour in COLOURS),
+    "colour": tuple(f"a {{c}} {shape}" for shape in SHAPES),
 }
+EVAL_SPLITS = ("eval", "validation")  # test (reported) and validation (for choices) folders
 
 
 @dataclass
@@ -61,9 +66,7 @@ class SyntheticWorld:
     num_test: int
     colours: list[str]
     shapes: list[str]
-    sizes: list[str]
     relations: list[str]
-    held_out: list[list[str]]  # [colour, shape] pairs absent from training
     vocabulary: list[str]
     vocab_size: int
     bos_token_id: int
@@ -86,7 +89,13 @@ class SyntheticWorld:
 
     @property
     def eval_dir(self) -> str:
+        """The test split, the one the demo reports."""
         return os.path.join(self.root, "eval")
+
+    @property
+    def validation_dir(self) -> str:
+        """The validation split, for choosing settings; same layout as ``eval_dir``."""
+        return os.path.join(self.root, "validation")
 
 
 def load_synthetic_world(out_dir: str) -> SyntheticWorld:
@@ -144,24 +153,12 @@ def _write_training_set(out_dir, rng, count, pairs, image_size, shard_size) -> N
     _write_jsonl(os.path.join(out_dir, "train.jsonl"), rows)
 
 
-def _test_scenes(rng, count, pairs, held_out) -> list[Scene]:
-    """Held-out scenes: every other one is forced to contain a combination never seen in training."""
-    scenes = []
+def _write_eval_sets(eval_dir, rng, count, pairs, image_size) -> None:
+    """One evaluation split: ``count`` scenes (retrieval, and compositional items from the two-object ones)
+    and ``count`` single-object zero-shot images."""
+    compositional, retrieval = [], []
     for i in range(count):
         scene = sample_scene(rng, rng.choice(_OBJECT_COUNTS), pairs)
-        if i % 2 == 0:
-            colour, shape = rng.choice(held_out)
-            first = scene.things[0]
-            clash = any((t.colour, t.shape) == (colour, shape) for t in scene.things[1:])
-            if not clash:
-                scene = Scene((Thing(first.size, colour, shape, first.cell),) + scene.things[1:], scene.relations)
-        scenes.append(scene)
-    return scenes
-
-
-def _write_eval_sets(eval_dir, rng, count, pairs, held_out, image_size) -> None:
-    compositional, retrieval = [], []
-    for i, scene in enumerate(_test_scenes(rng, count, pairs + [tuple(p) for p in held_out], held_out)):
         rel = f"images/test-{i:06d}.png"
         _write_image(os.path.join(eval_dir, rel), _png(render_scene(scene, image_size, rng)))
         captions = [describe(scene), describe(scene, prefix="there is ")]
@@ -173,17 +170,17 @@ def _write_eval_sets(eval_dir, rng, count, pairs, held_out, image_size) -> None:
                 negative = compositional_negative(scene, subset, rng)
                 if negative is not None:
                     compositional.append({"image": rel, "caption": describe(scene), "negatives": [negative],
-                                          "subset": subset})
+                                          "subset": subset, **scene.to_json()})
     _write_jsonl(os.path.join(eval_dir, "compositional.jsonl"), compositional)
     _write_jsonl(os.path.join(eval_dir, "retrieval.jsonl"), retrieval)
 
     # Zero-shot: single objects cycling over every (colour, shape), labelled by shape and by colour.
-    all_pairs = [(c, s) for c in COLOURS for s in SHAPES]
+    all_pairs = list(pairs)
     rng.shuffle(all_pairs)
     labels = {"shape": [], "colour": []}
     for i in range(count):
         colour, shape = all_pairs[i % len(all_pairs)]
-        scene = Scene((Thing(rng.choice(SIZES), colour, shape, (rng.randint(0, 1), rng.randint(0, 1))),))
+        scene = Scene((Thing(colour, shape, (rng.randint(0, 1), rng.randint(0, 1))),))
         rel = f"images/zeroshot-{i:06d}.png"
         _write_image(os.path.join(eval_dir, rel), _png(render_scene(scene, image_size, rng)))
         labels["shape"].append({"image": rel, "label": SHAPES.index(shape)})
@@ -198,22 +195,21 @@ def _write_eval_sets(eval_dir, rng, count, pairs, held_out, image_size) -> None:
         _write_jsonl(os.path.join(task_dir, "test.jsonl"), labels[task])
 
 
-def write_synthetic_world(out_dir: str, seed: int = 0, num_train: int = 2000, num_test: int = 200,
-                          image_size: int = 64, shard_size: int = 250) -> str:
+def write_synthetic_world(out_dir: str, seed: int = 0, num_train: int = 5000, num_test: int = 400,
+                          image_size: int = 64, shard_size: int = 500) -> str:
     """Generate the world into ``out_dir`` (see the module docstring for the layout); returns ``out_dir``.
 
     Args:
-        seed: everything (held-out combinations, scenes, jitter) derives from it.
+        seed: everything (scenes, jitter) derives from it.
         num_train: training image-caption pairs (JSONL and WebDataset shards of ``shard_size``).
-        num_test: held-out scenes (compositional + retrieval sets) and zero-shot images, each.
+        num_test: scenes (compositional + retrieval sets) and zero-shot images of each evaluation split.
         image_size: side of the square images and of the processor's crop.
     """
     rng = random.Random(seed)
-    held_out = held_out_pairs(rng)
-    train_pairs = [(c, s) for c in COLOURS for s in SHAPES if (c, s) not in held_out]
-    _write_training_set(out_dir, rng, num_train, train_pairs, image_size, shard_size)
-    _write_eval_sets(os.path.join(out_dir, "eval"), rng, num_test, train_pairs, [list(p) for p in held_out],
-                     image_size)
+    pairs = [(c, s) for c in COLOURS for s in SHAPES]
+    _write_training_set(out_dir, rng, num_train, pairs, image_size, shard_size)
+    for split in EVAL_SPLITS:
+        _write_eval_sets(os.path.join(out_dir, split), rng, num_test, pairs, image_size)
 
     words = vocabulary()
     processor_dir = os.path.join(out_dir, "processor")
@@ -224,9 +220,9 @@ def write_synthetic_world(out_dir: str, seed: int = 0, num_train: int = 2000, nu
 
     meta = asdict(SyntheticWorld(
         root=out_dir, seed=seed, image_size=image_size, num_train=num_train, num_test=num_test,
-        colours=list(COLOURS), shapes=list(SHAPES), sizes=list(SIZES), relations=list(RELATIONS),
-        held_out=[list(p) for p in held_out], vocabulary=words, vocab_size=len(tokenizer),
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        colours=list(COLOURS), shapes=list(SHAPES), relations=list(RELATIONS), vocabulary=words,
+        vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
     ))
     meta.pop("root")  # the folder can move; load_synthetic_world fills it in
     with open(os.path.join(out_dir, "world.json"), "w", encoding="utf-8") as f:

@@ -9,7 +9,8 @@
 
 Three benchmarks, scored like their published counterparts: ``synthetic/comp`` (each image against its
 caption and negatives; the mean over subsets), ``synthetic/zs`` (the mean top-1 over the tasks) and
-``synthetic/retrieval`` (Recall@K both ways). They form their own suite: their Comp / ZS / Ret are never
+``synthetic/retrieval`` (Recall@K both ways; a caption identical to a gold one counts as right, since
+the world's captions repeat across images). They form their own suite: their Comp / ZS / Ret are never
 mixed with the published benchmarks'.
 """
 
@@ -77,7 +78,8 @@ class SyntheticRetrieval(SyntheticBenchmark):
         root = eval_dir(data_root)
         rows = read_jsonl(os.path.join(root, "retrieval.jsonl"))
         gallery = RetrievalSet(images=[ImageFile(os.path.join(root, row["image"])) for row in rows],
-                               captions=[list(row["captions"]) for row in rows])
+                               captions=[list(row["captions"]) for row in rows],
+                               identical_captions_match=True)  # "a red circle" describes every such image
         return BenchmarkData(retrieval={"retrieval": gallery})
 
     def summarise(self, scores):
