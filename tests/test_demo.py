@@ -47,6 +47,7 @@ def test_demo_compare_trains_every_variant_and_seed_and_writes_the_reports(tmp_p
     assert "| fsc-clip | 2 |" in capsys.readouterr().out
 
     # A second run reuses the cached world and pretrained model and gives the same numbers.
+    caplog.clear()  # the first run's records
     with caplog.at_level(logging.INFO, logger="fsc_clip_hf"):
         train_main([*argv, "--demo_variants", "fsc-clip"])
     assert "reusing the pretrained synthetic CLIP" in caplog.text and "writing the synthetic world" not in caplog.text
