@@ -66,7 +66,8 @@ def test_every_published_recipe_trains_as_the_authors_run(name):
 
 # The hard-negative generator as the authors' (text_negatives/ of their fork): every WordNet sense, numbers never
 # replaced, any WordNet word, modifier-only swaps and a/an disagreement kept.
-AUTHORS_NEGATIVES = {"replace_senses": "all", "replace_count_memo": "process", "replace_numbers": "never", "replace_vocabulary": "wordnet",
+AUTHORS_NEGATIVES = {"replace_senses": "all", "replace_count_memo": "process",
+                     "replace_numbers": "never", "replace_vocabulary": "wordnet",
                      "swap_skip_modifier_reorder": False, "negatives_article_agreement": False}
 
 

@@ -96,7 +96,8 @@ class HardNegativeGenerator:
     def __init__(self, style: str = "fsc-clip", seed: int = 0, spacy_model: str = resources.DEFAULT_SPACY_MODEL,
                  cache_dir: str | Path | None = None, batch_size: int = 256, replace_senses: str = "all",
                  replace_count_memo: str = "process", replace_numbers: str = "never",
-                 vocabulary: Vocabulary | None = None, swap_skip_modifier_reorder: bool = False, article_agreement: bool = False):
+                 vocabulary: Vocabulary | None = None, swap_skip_modifier_reorder: bool = False,
+                 article_agreement: bool = False):
         self.style = style
         self.types, self.ngram_size = parse_style(style)
         self.parts = style_parts(self.types)
