@@ -190,13 +190,17 @@ def test_a_killed_run_resumes_to_the_same_weights(world, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="since the demo world v2 (captions of 3 to 12 words) the text position embeddings of "
-                          "2 x 4 and 1 x 8 differ beyond 1e-5 after one step; not yet explained (see the issue note)",
-                   strict=False)
 def test_two_processes_of_b_step_like_one_process_of_2b(world, tmp_path):
-    """torchrun (gloo) with 2 x 4 samples against one process with 8: same parameters after a step."""
-    common = ("--max_steps", "1", "--shuffle_buffer", "0", "--add_random_text_hard_negatives", "negclip",
-              "--dataloader_num_workers", "0")
+    """torchrun (gloo) with 2 x 4 samples against one process with 8: NegCLIP takes the same step.
+
+    Plain SGD at lr 1 without clipping makes the step the gradient itself (Adam's first step,
+    lr * sign(g), would blow the rounding noise of gradients that are zero up to rounding, such as a key
+    bias, up to +-lr). FSC-CLIP's hard-negative terms are per-process means over the rows that have a
+    negative (the authors' reduction), so they match one process only when both keep as many rows.
+    """
+    common = ("--max_steps", "1", "--shuffle_buffer", "0", "--loss_name", "clip",
+              "--add_random_text_hard_negatives", "negclip", "--dataloader_num_workers", "0",
+              "--optim", "sgd", "--learning_rate", "1", "--max_grad_norm", "0")
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
     # 32 samples in one shard: split_dataset_by_node deals examples round-robin, so the two
     # processes' first batches of 4 are together the single process's first batch of 8.
@@ -210,13 +214,9 @@ def test_two_processes_of_b_step_like_one_process_of_2b(world, tmp_path):
     one = load_file(Path(final_dir(parse_args(single))) / "model.safetensors")
     two = load_file(Path(final_dir(parse_args(double))) / "model.safetensors")
     start = CLIPModel.from_pretrained(world["model"]).state_dict()
-    moved = [n for n in one if not torch.equal(one[n], start[n])]
-    assert len(moved) > 10  # the step really changed the weights
+    steps = {n: (one[n] - start[n]).abs().max().item() for n in one}
+    assert sum(step > 1e-3 for step in steps.values()) > 10  # the step really changed the weights
     for name in one:
-        if name.endswith("k_proj.bias"):
-            # A key bias adds the same amount to every logit of a query, which softmax ignores: its
-            # gradient is zero up to rounding, and Adam scales that rounding noise up to lr.
-            continue
         torch.testing.assert_close(two[name], one[name], atol=1e-5, rtol=0, msg=name)
 
 
