@@ -42,6 +42,10 @@ _OUTLINES = {
     "square": _regular_polygon(4, 45),
     "triangle": _centred(_regular_polygon(3, -90)),
     "star": _regular_polygon(5, -90, inner=0.5),
+    # Thin arms: a thick cross at this resolution is a blob, told from a square or a circle by no one.
+    "cross": [(0.2, 1), (0.2, 0.2), (1, 0.2), (1, -0.2), (0.2, -0.2), (0.2, -1), (-0.2, -1),
+              (-0.2, -0.2), (-1, -0.2), (-1, 0.2), (-0.2, 0.2), (-0.2, 1)],
+    "diamond": [(0, -1), (0.7, 0), (0, 1), (-0.7, 0)],
 }
 _OUTLINES = {shape: [(x * math.sqrt(_AREA / _area(p)), y * math.sqrt(_AREA / _area(p))) for x, y in p]
              for shape, p in _OUTLINES.items()}
