@@ -37,7 +37,7 @@ OPTION_GROUPS = {
     "model": ("model_name_or_path", "processor_name_or_path", "pixels"),
     "objective": ("loss_name", "neg_loss_name", "focal_gamma", "neg_label_smoothing", "apply_global_neg_loss",
                   "neg_loss_weight", "apply_local_neg_loss", "local_neg_weight", "sim_normalizer", "sim_sparsify",
-                  "gather_with_grad"),
+                  "gather_with_grad", "hn_global_mean"),
     "negatives": ("add_random_text_hard_negatives", "negatives_cache_dir", "spacy_model", "use_dataset_negatives"),
     "data": ("train_data", "train_data_root", "caption_key", "image_column", "caption_column", "shuffle_buffer",
              "train_transform", "allow_paths_outside_root"),
@@ -55,7 +55,7 @@ TRAINER_GROUP = "Trainer options (transformers.TrainingArguments; see its docume
 
 RUN_RECORD = "run"
 # Options that only act with loss_name: fsc-clip; set to true with loss_name: clip, they would do nothing.
-FSC_ONLY_SWITCHES = ("apply_global_neg_loss", "apply_local_neg_loss")
+FSC_ONLY_SWITCHES = ("apply_global_neg_loss", "apply_local_neg_loss", "hn_global_mean")
 
 
 class RecipeError(ValueError):

@@ -27,6 +27,15 @@ def world_size() -> int:
     return 1
 
 
+def mean_over_processes(value: torch.Tensor) -> torch.Tensor:
+    """The mean of a tensor over all processes, without gradient (the value itself in one process)."""
+    if world_size() == 1:
+        return value
+    total = value.detach().clone()
+    dist.all_reduce(total)
+    return total / world_size()
+
+
 class _GatherWithGrad(torch.autograd.Function):
     """All-gather along dim 0 for shards of possibly different lengths, differentiable."""
 

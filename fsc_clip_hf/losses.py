@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .distributed import gather_batch
+from .distributed import gather_batch, mean_over_processes
 
 LOSS_NAMES = ("clip", "fsc-clip")
 NEG_LOSS_NAMES = ("cross_entropy", "focal_loss")
@@ -51,6 +51,10 @@ class FSCLossConfig:
     # Multi-process runs: whether the contrastive term's gathered embeddings carry gradient (exact
     # global-batch gradient) or not (the authors' runs: 1/world_size of it). See distributed.py.
     gather_with_grad: bool = True
+    # Multi-process runs: whether each HN term is the mean over the global batch's rows that have a
+    # negative (exact: the step of one process with the whole batch) or over each process's own rows
+    # (the authors'); they differ when the processes keep different numbers of rows.
+    hn_global_mean: bool = False
 
     def __post_init__(self):
         for name, allowed in (
@@ -156,7 +160,10 @@ def hard_negative_loss(logits: torch.Tensor, valid: torch.Tensor, config: FSCLos
         # Clamped away from 0 so that pow's backward stays finite for p = 1 (and gamma < 1).
         per_column = per_column * (1.0 - log_p.exp()).clamp_min(torch.finfo(log_p.dtype).tiny).pow(config.focal_gamma)
     kept = valid[:, 1:].any(dim=-1)
-    return (per_column.sum(dim=-1) * kept).sum() / kept.sum().clamp_min(1)
+    # With hn_global_mean, the processes' mean count of kept rows: the gradients' averaging over the
+    # processes then makes the sum over the global batch's kept rows divided by their number.
+    count = mean_over_processes(kept.sum().to(per_column.dtype)) if config.hn_global_mean else kept.sum()
+    return (per_column.sum(dim=-1) * kept).sum() / count.clamp_min(1)
 
 
 def global_hn_logits(

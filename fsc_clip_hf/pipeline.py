@@ -143,9 +143,9 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
 RECIPE_KEYS = (
     "model_name_or_path", "train_data", "caption_key", "add_random_text_hard_negatives", "use_dataset_negatives",
     "loss_name", "neg_loss_name", "focal_gamma", "neg_label_smoothing", "apply_global_neg_loss", "neg_loss_weight",
-    "apply_local_neg_loss", "local_neg_weight", "sim_normalizer", "sim_sparsify", "gather_with_grad", "use_lora",
-    "lora_style", "lora_r", "lora_alpha", "learning_rate", "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon",
-    "max_grad_norm", "lr_scheduler_type", "warmup_steps", "warmup_style", "num_train_epochs", "max_steps",
+    "apply_local_neg_loss", "local_neg_weight", "sim_normalizer", "sim_sparsify", "gather_with_grad", "hn_global_mean",
+    "use_lora", "lora_style", "lora_r", "lora_alpha", "learning_rate", "weight_decay", "adam_beta1", "adam_beta2",
+    "adam_epsilon", "max_grad_norm", "lr_scheduler_type", "warmup_steps", "warmup_style", "num_train_epochs", "max_steps",
     "per_device_train_batch_size", "gradient_accumulation_steps", "seed", "bf16", "fp16",
     "train_transform", "pixels", "shuffle_buffer", "dataloader_drop_last", "image_draft_size",
     "replace_senses", "replace_count_memo", "replace_numbers", "replace_vocabulary", "swap_skip_modifier_reorder",

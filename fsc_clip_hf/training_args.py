@@ -117,6 +117,11 @@ class FSCTrainingArguments(TrainingArguments):
         metadata={"help": "Multi-process contrastive term: gather embeddings with gradient (the exact global-batch "
                           "gradient) or without (the authors' runs: 1/world_size of it)."},
     )
+    hn_global_mean: bool = field(
+        default=False,
+        metadata={"help": "Multi-process hard-negative terms: mean over the global batch's rows with a negative (the "
+                          "exact global-batch gradient) instead of each process's own mean (the authors')."},
+    )
 
     # --- evaluation and release ---
     eval_benchmarks: str | None = field(

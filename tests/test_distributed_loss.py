@@ -17,18 +17,27 @@ from torch.nn.parallel import DistributedDataParallel
 from fsc_clip_hf.losses import FSCLossConfig, FSCLoss
 from fsc_clip_hf.modeling import FSCCLIPModel, tiny_clip_config
 
+# name -> (objective, whether the two processes keep different numbers of rows with a negative)
 CONFIGS = {
-    "fsc-clip": FSCLossConfig(),
-    "negclip": FSCLossConfig(loss_name="clip"),
+    "fsc-clip": (FSCLossConfig(), False),
+    "negclip": (FSCLossConfig(loss_name="clip"), False),
+    "fsc-clip_uneven_global_mean": (FSCLossConfig(hn_global_mean=True), True),
+    "fsc-clip_uneven_per_process": (FSCLossConfig(), True),
 }
+EXACT = ("fsc-clip", "negclip", "fsc-clip_uneven_global_mean")
 
 
-def make_batch(batch=6, types=3):
+def make_batch(batch=6, types=3, uneven=False):
+    """Six samples, K = 3 negative types. ``uneven``: every row of the first process's half (0-2) has a
+    negative and the last sample none, so the processes keep 3 and 2 rows in the HN terms."""
     config = tiny_clip_config()
     g = torch.Generator().manual_seed(0)
     ids, mask = random_text((batch,), 9, config, g)
     neg_ids, neg_attention = random_text((types, batch), 9, config, g)
     neg_mask = torch.rand(types, batch, generator=g) > 0.3
+    if uneven:
+        neg_mask[0] = True
+        neg_mask[:, batch - 1] = False
     return dict(
         pixel_values=torch.randn(batch, 3, 32, 32, generator=g, dtype=torch.float64),
         input_ids=ids,
@@ -51,10 +60,11 @@ def _worker(rank, world, init_file, config_name, result_file):
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
     torch.manual_seed(0)
     model = DistributedDataParallel(FSCCLIPModel(tiny_clip_config()).double())
-    batch, neg_mask = make_batch()
+    config, uneven = CONFIGS[config_name]
+    batch, neg_mask = make_batch(uneven=uneven)
     shard = slice(rank * 3, rank * 3 + 3)
     local = {k: (v[:, shard] if k.startswith("neg_") else v[shard]) for k, v in batch.items()}
-    terms, grads = loss_and_grads(model, FSCLoss(CONFIGS[config_name]), local, neg_mask[:, shard])
+    terms, grads = loss_and_grads(model, FSCLoss(config), local, neg_mask[:, shard])
     # Per-process losses are shares of the global batch: their mean is the global loss.
     for value in terms.values():
         dist.all_reduce(value)
@@ -85,17 +95,21 @@ def run_processes(fn, args, nprocs, timeout=600):
             pytest.fail(f"worker processes did not finish within {timeout}s")
 
 
-@pytest.mark.parametrize("config_name", sorted(CONFIGS))
-def test_two_processes_match_one_process_with_the_whole_batch(tmp_path, config_name):
+def two_processes(tmp_path, config_name):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     result_file = tmp_path / "rank0.pt"
     run_processes(_worker, (2, str(tmp_path / "init"), config_name, str(result_file)), nprocs=2)
-    distributed = torch.load(result_file)
+    return torch.load(result_file)
 
+
+@pytest.mark.parametrize("config_name", EXACT)
+def test_two_processes_match_one_process_with_the_whole_batch(tmp_path, config_name):
+    distributed = two_processes(tmp_path, config_name)
+    config, uneven = CONFIGS[config_name]
     torch.manual_seed(0)
     model = FSCCLIPModel(tiny_clip_config()).double()
-    batch, neg_mask = make_batch()
-    terms, grads = loss_and_grads(model, FSCLoss(CONFIGS[config_name]), batch, neg_mask)
+    batch, neg_mask = make_batch(uneven=uneven)
+    terms, grads = loss_and_grads(model, FSCLoss(config), batch, neg_mask)
 
     assert set(terms) == set(distributed["terms"])
     for name, value in terms.items():
@@ -103,6 +117,26 @@ def test_two_processes_match_one_process_with_the_whole_batch(tmp_path, config_n
     assert set(grads) == set(distributed["grads"])
     for name, grad in grads.items():
         torch.testing.assert_close(distributed["grads"][name], grad, atol=1e-12, rtol=1e-9, msg=name)
+
+
+def test_per_process_hn_means_are_averaged_as_the_authors_do(tmp_path):
+    """Without hn_global_mean, each process's HN terms are the mean over its own kept rows (3 and 2
+    here): the processes' average is the mean of the two halves' means, not the whole batch's mean."""
+    distributed = two_processes(tmp_path, "fsc-clip_uneven_per_process")
+    config, _ = CONFIGS["fsc-clip_uneven_per_process"]
+    batch, neg_mask = make_batch(uneven=True)
+    torch.manual_seed(0)
+    model = FSCCLIPModel(tiny_clip_config()).double()
+    loss = FSCLoss(config)
+    whole = loss(model(**batch, return_dense=True), neg_mask)
+    halves = []
+    for shard in (slice(0, 3), slice(3, 6)):
+        local = {k: (v[:, shard] if k.startswith("neg_") else v[shard]) for k, v in batch.items()}
+        halves.append(loss(model(**local, return_dense=True), neg_mask[:, shard]))
+    for term in ("global_hn_loss", "local_hn_loss"):
+        mean_of_means = (halves[0][term] + halves[1][term]) / 2
+        torch.testing.assert_close(distributed["terms"][term], mean_of_means.detach(), atol=1e-12, rtol=1e-10)
+        assert abs(float((mean_of_means - whole[term]).detach())) > 1e-4  # the reduction really differs here
 
 
 # gather_with_grad: the contrastive gradient of two processes against that of one with the whole batch.

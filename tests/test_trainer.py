@@ -190,15 +190,18 @@ def test_a_killed_run_resumes_to_the_same_weights(world, tmp_path):
 
 
 @pytest.mark.slow
-def test_two_processes_of_b_step_like_one_process_of_2b(world, tmp_path):
-    """torchrun (gloo) with 2 x 4 samples against one process with 8: NegCLIP takes the same step.
+@pytest.mark.parametrize("objective", [("--loss_name", "clip"), ("--hn_global_mean", "true")],
+                         ids=["negclip", "fsc-clip_global_mean"])
+def test_two_processes_of_b_step_like_one_process_of_2b(world, tmp_path, objective):
+    """torchrun (gloo) with 2 x 4 samples against one process with 8: the same step.
 
     Plain SGD at lr 1 without clipping makes the step the gradient itself (Adam's first step,
     lr * sign(g), would blow the rounding noise of gradients that are zero up to rounding, such as a key
-    bias, up to +-lr). FSC-CLIP's hard-negative terms are per-process means over the rows that have a
-    negative (the authors' reduction), so they match one process only when both keep as many rows.
+    bias, up to +-lr). FSC-CLIP's hard-negative terms are by default per-process means over the rows
+    that have a negative (the authors' reduction); in this world the two processes keep 3 and 4 rows,
+    so FSC-CLIP matches one process with hn_global_mean only.
     """
-    common = ("--max_steps", "1", "--shuffle_buffer", "0", "--loss_name", "clip",
+    common = ("--max_steps", "1", "--shuffle_buffer", "0", *objective,
               "--add_random_text_hard_negatives", "negclip", "--dataloader_num_workers", "0",
               "--optim", "sgd", "--learning_rate", "1", "--max_grad_norm", "0")
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
