@@ -47,6 +47,12 @@ def make_batch(batch=6, types=3, uneven=False):
     ), neg_mask
 
 
+def half(batch, neg_mask, rank):
+    """Process ``rank``'s 3 of the 6 samples: its inputs (negatives, (K, B, ...), along dim 1) and mask."""
+    shard = slice(rank * 3, rank * 3 + 3)
+    return {k: (v[:, shard] if k.startswith("neg_") else v[shard]) for k, v in batch.items()}, neg_mask[:, shard]
+
+
 def loss_and_grads(model, loss_fn, batch, neg_mask):
     output = model(**batch, return_dense=loss_fn.config.needs_dense_features)
     terms = loss_fn(output, neg_mask)
@@ -62,9 +68,8 @@ def _worker(rank, world, init_file, config_name, result_file):
     model = DistributedDataParallel(FSCCLIPModel(tiny_clip_config()).double())
     config, uneven = CONFIGS[config_name]
     batch, neg_mask = make_batch(uneven=uneven)
-    shard = slice(rank * 3, rank * 3 + 3)
-    local = {k: (v[:, shard] if k.startswith("neg_") else v[shard]) for k, v in batch.items()}
-    terms, grads = loss_and_grads(model, FSCLoss(config), local, neg_mask[:, shard])
+    local, local_mask = half(batch, neg_mask, rank)
+    terms, grads = loss_and_grads(model, FSCLoss(config), local, local_mask)
     # Per-process losses are shares of the global batch: their mean is the global loss.
     for value in terms.values():
         dist.all_reduce(value)
@@ -130,9 +135,9 @@ def test_per_process_hn_means_are_averaged_as_the_authors_do(tmp_path):
     loss = FSCLoss(config)
     whole = loss(model(**batch, return_dense=True), neg_mask)
     halves = []
-    for shard in (slice(0, 3), slice(3, 6)):
-        local = {k: (v[:, shard] if k.startswith("neg_") else v[shard]) for k, v in batch.items()}
-        halves.append(loss(model(**local, return_dense=True), neg_mask[:, shard]))
+    for rank in (0, 1):
+        local, local_mask = half(batch, neg_mask, rank)
+        halves.append(loss(model(**local, return_dense=True), local_mask))
     for term in ("global_hn_loss", "local_hn_loss"):
         mean_of_means = (halves[0][term] + halves[1][term]) / 2
         torch.testing.assert_close(distributed["terms"][term], mean_of_means.detach(), atol=1e-12, rtol=1e-10)
@@ -150,13 +155,12 @@ GATHER_CASES = {
 def _gather_worker(rank, world, init_file, result_file):
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
     batch, neg_mask = make_batch()
-    shard = slice(rank * 3, rank * 3 + 3)
-    local = {k: (v[:, shard] if k.startswith("neg_") else v[shard]) for k, v in batch.items()}
+    local, local_mask = half(batch, neg_mask, rank)
     results = {}
     for name, config in GATHER_CASES.items():
         torch.manual_seed(0)
         model = DistributedDataParallel(FSCCLIPModel(tiny_clip_config()).double())
-        terms, grads = loss_and_grads(model, FSCLoss(config), local, neg_mask[:, shard])
+        terms, grads = loss_and_grads(model, FSCLoss(config), local, local_mask)
         for value in terms.values():
             dist.all_reduce(value)
             value /= world

@@ -114,7 +114,8 @@ def _difference(results: dict, model: str, reference: str, column: str) -> tuple
 
 
 def _beyond(results: dict, model: str, reference: str, column: str) -> str:
-    """"yes (+d, spread s)" when the model's mean exceeds the reference's by more than the spread."""
+    """The answer of one verdict question: 'yes (+d, spread s)' when the model's mean exceeds the
+    reference's by more than the spread s, else 'no (...)'."""
     gain, spread = _difference(results, model, reference, column)
     # The base is one model, not a draw over seeds; a fine-tune of one seed has no spread.
     if results[model]["n"] == 1 or (reference != "pretrained" and results[reference]["n"] == 1):
