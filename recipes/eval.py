@@ -11,7 +11,7 @@ from pathlib import Path
 
 # Runs from a checkout too, when the package is not installed.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from fsc_clip_hf.evaluation.cli import main  # noqa: E402
+from fsc_clip_hf.cli.evaluate import main  # noqa: E402
 
 if __name__ == "__main__":
     main(sys.argv[1:])

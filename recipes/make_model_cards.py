@@ -1,6 +1,6 @@
 """Write model_cards/<recipe>.md: the cards of the published FSC-CLIP runs with their published results.
 
-For checkpoints converted from the authors' release (`python -m fsc_clip_hf.convert_open_clip`): copy
+For checkpoints converted from the authors' release (`python -m fsc_clip_hf.release.convert_open_clip`): copy
 the matching card into the converted folder as README.md before `push_release`.
 
     python recipes/make_model_cards.py [--output_dir model_cards]
@@ -8,9 +8,11 @@ the matching card into the converted folder as README.md before `push_release`.
 
 from pathlib import Path
 
-from fsc_clip_hf.cli import ArgumentParser
-from fsc_clip_hf.configs import RECIPES_DIR, load_recipe
+from fsc_clip_hf.argparsing import ArgumentParser
 from fsc_clip_hf.data.sources import HUB_WEBDATASETS
+from fsc_clip_hf.training.recipes import load_recipe
+
+RECIPES = Path(__file__).resolve().parent
 
 # The published summary (recipes.md): Comp, ZS, I2T Ret, T2I Ret in percent.
 PUBLISHED = {
@@ -29,14 +31,14 @@ COCO_B32_BENCHMARKS = {
 
 
 def main() -> None:
-    from fsc_clip_hf.model_card import build_model_card
+    from fsc_clip_hf.release.model_card import build_model_card
 
     parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output_dir", default=str(RECIPES_DIR.parent / "model_cards"))
+    parser.add_argument("--output_dir", default=str(RECIPES.parent / "model_cards"))
     out = Path(parser.parse_args().output_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name, (comp, zs, i2t, t2i) in PUBLISHED.items():
-        recipe = load_recipe(f"{name}.yaml")
+        recipe = load_recipe(name, RECIPES)
         results = {"summary": {"comp": comp, "zs": zs, "i2t_r1": i2t, "t2i_r1": t2i}}
         if name == "coco_b32":
             results["benchmarks"] = COCO_B32_BENCHMARKS

@@ -9,17 +9,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.repo import REPO
 
-from fsc_clip_hf.cli import ArgumentParser
-from fsc_clip_hf.configs import build_parser
+from fsc_clip_hf.argparsing import ArgumentParser
+from fsc_clip_hf.training.recipes import build_parser
 
-REPO = Path(__file__).resolve().parent.parent
 # Every command line of the project: (how it is run, the module whose main parses it).
 ENTRY_POINTS = {
-    "recipes/eval.py": "fsc_clip_hf.evaluation.cli",
+    "recipes/eval.py": "fsc_clip_hf.cli.evaluate",
     "python -m fsc_clip_hf.evaluation.download": "fsc_clip_hf.evaluation.download.__main__",
-    "python -m fsc_clip_hf.convert_open_clip": "fsc_clip_hf.convert_open_clip.__main__",
-    "python -m fsc_clip_hf.wise_ft": "fsc_clip_hf.wise_ft",
+    "python -m fsc_clip_hf.release.convert_open_clip": "fsc_clip_hf.release.convert_open_clip.__main__",
+    "python -m fsc_clip_hf.release.wise_ft": "fsc_clip_hf.release.wise_ft",
     "python -m fsc_clip_hf.negatives": "fsc_clip_hf.negatives.__main__",
     "python -m fsc_clip_hf.negatives.resources": "fsc_clip_hf.negatives.resources",
     "recipes/make_model_cards.py": "recipes/make_model_cards.py",
@@ -104,7 +104,7 @@ def test_every_entry_point_is_checked():
                   re.sub(r"/", ".", relative[:-3]))
     checked = {target for target in ENTRY_POINTS.values()}
     unchecked = {target for target in found - checked
-                 if target not in DISPATCHERS and target not in ("fsc_clip_hf.cli", "fsc_clip_hf.configs")}
+                 if target not in DISPATCHERS and target not in ("fsc_clip_hf.cli", "fsc_clip_hf.training.recipes")}
     assert unchecked == set()
 
 

@@ -4,7 +4,7 @@ file and option named, `--print_config`, the grouped `--help`."""
 import pytest
 import yaml
 
-from fsc_clip_hf.configs import (
+from fsc_clip_hf.training.recipes import (
     COMMAND_LINE,
     PrecisionUnavailable,
     RecipeError,
@@ -95,7 +95,7 @@ def test_the_demo_refuses_a_wrong_objective_at_parse_time_before_any_pretraining
 
 
 def test_the_demo_checks_its_variants_before_writing_the_world(tmp_path):
-    from fsc_clip_hf.demo import run_demo
+    from fsc_clip_hf.training.demo import run_demo
 
     args = parse_args(["--config", "demo.yaml", "--output_dir", str(tmp_path), "--demo_variants", "clip,foo"])
     with pytest.raises(ValueError, match=r"demo_variants: unknown \['foo'\]"):

@@ -11,14 +11,14 @@ import tarfile
 
 import pytest
 import torch
-from data_fixtures import good_sample, image_bytes, png_declaring, truncated_jpeg, write_image, write_tar
+from helpers.data_fixtures import good_sample, image_bytes, png_declaring, truncated_jpeg, write_image, write_tar
 from transformers import CLIPProcessor
 
-from fsc_clip_hf.configs import parse_args
 from fsc_clip_hf.data import DataEpochCallback, FSCCollator, load_image_text_dataset
 from fsc_clip_hf.data.synthetic import load_synthetic_world, write_synthetic_world
 from fsc_clip_hf.modeling import FSCCLIPModel, tiny_clip_config
-from fsc_clip_hf.trainer import FSCTrainer
+from fsc_clip_hf.training.recipes import parse_args
+from fsc_clip_hf.training.trainer import FSCTrainer
 
 CAP = 200_000  # max_image_bytes for both corpora: the 300 x 300 BMP (270 kB) is over it
 BIG_BMP = image_bytes(size=(300, 300), fmt="BMP")

@@ -2,11 +2,9 @@
 
 import importlib.util
 import sys
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
+from helpers.repo import REPO
 
 
 @pytest.mark.slow

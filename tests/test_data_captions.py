@@ -143,7 +143,7 @@ def test_bad_captions(value, reason):
 def test_evaluation_embeds_normalised_captions():
     """Benchmark captions reach the tokenizer as open_clip's would (full-width letters folded here)."""
     import torch
-    from eval_fixtures import ColourCLIP, ColourProcessor
+    from helpers.eval_fixtures import ColourCLIP, ColourProcessor
 
     from fsc_clip_hf.evaluation.embedding import CLIPEmbedder
 

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from data_fixtures import image_bytes, write_image, write_jsonl
+from helpers.data_fixtures import image_bytes, write_image, write_jsonl
 from PIL import Image
 from transformers import CLIPConfig, CLIPModel, CLIPProcessor
 

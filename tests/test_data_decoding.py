@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 import pytest
-from data_fixtures import image_bytes, png_declaring, truncated_jpeg
+from helpers.data_fixtures import image_bytes, png_declaring, truncated_jpeg
 from PIL import Image
 
 from fsc_clip_hf.data.images import decode_image

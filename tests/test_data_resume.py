@@ -3,7 +3,7 @@
 import pytest
 import torch
 from accelerate import skip_first_batches
-from data_fixtures import good_sample, image_bytes, write_tar
+from helpers.data_fixtures import good_sample, image_bytes, write_tar
 
 from fsc_clip_hf.data import DataEpochCallback, load_image_text_dataset
 from fsc_clip_hf.data.resume import STREAM_KEY, SeekableStream, TaggedCollate

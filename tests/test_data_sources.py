@@ -6,7 +6,7 @@ import tarfile
 import datasets
 import pytest
 import torch
-from data_fixtures import (
+from helpers.data_fixtures import (
     good_sample,
     image_bytes,
     png_declaring,

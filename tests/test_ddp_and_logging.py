@@ -7,16 +7,15 @@ import sys
 from types import SimpleNamespace
 
 import pytest
-import torch
 from transformers import CLIPProcessor
 
-from fsc_clip_hf.cli import DATA_LINE_LOGGER, setup_logging
-from fsc_clip_hf.configs import parse_args
+from fsc_clip_hf.cli.train import DATA_LINE_LOGGER, setup_logging
 from fsc_clip_hf.data import FSCCollator, load_image_text_dataset
-from fsc_clip_hf.lora import apply_lora
+from fsc_clip_hf.lora.adapters import apply_lora
 from fsc_clip_hf.modeling import FSCCLIPModel
-from fsc_clip_hf.pipeline import build_negative_generator
-from fsc_clip_hf.trainer import FSCTrainer
+from fsc_clip_hf.training.pipeline import build_negative_generator
+from fsc_clip_hf.training.recipes import parse_args
+from fsc_clip_hf.training.trainer import FSCTrainer
 
 
 @pytest.mark.parametrize("options", [
@@ -47,14 +46,14 @@ def test_every_process_logs_its_data_line_and_only_the_main_one_the_rest(monkeyp
     replica = SimpleNamespace(get_process_log_level=lambda: logging.WARNING, log_level="passive", should_log=False)
     setup_logging(replica)
     assert logging.getLogger(DATA_LINE_LOGGER).isEnabledFor(logging.INFO)
-    assert not logging.getLogger("fsc_clip_hf.pipeline").isEnabledFor(logging.INFO)
+    assert not logging.getLogger("fsc_clip_hf.training.pipeline").isEnabledFor(logging.INFO)
     quiet = SimpleNamespace(get_process_log_level=lambda: logging.ERROR, log_level="error", should_log=True)
     setup_logging(quiet)  # a chosen log level is respected
     assert not logging.getLogger(DATA_LINE_LOGGER).isEnabledFor(logging.INFO)
 
 
 def test_a_huggingface_hub_warning_is_printed_once():
-    code = ("import logging, types; from fsc_clip_hf.cli import setup_logging; "
+    code = ("import logging, types; from fsc_clip_hf.cli.train import setup_logging; "
             "setup_logging(types.SimpleNamespace(get_process_log_level=lambda: logging.WARNING, log_level='passive', "
             "should_log=True)); from huggingface_hub.utils import logging as hub_logging; "
             "hub_logging.get_logger('huggingface_hub.file_download').warning('Retrying in 1s [Retry 1/5].')")

@@ -7,11 +7,11 @@ import os
 
 import pytest
 
-from fsc_clip_hf.cli import train_main
-from fsc_clip_hf.configs import parse_args
-from fsc_clip_hf.demo import ensure_world, fine_tune_args, pretrain_settings, world_settings
-from fsc_clip_hf.pipeline import build_negative_generator
+from fsc_clip_hf.cli.train import train_main
 from fsc_clip_hf.data.synthetic import load_synthetic_world
+from fsc_clip_hf.training.demo import ensure_world, fine_tune_args, pretrain_settings, world_settings
+from fsc_clip_hf.training.pipeline import build_negative_generator
+from fsc_clip_hf.training.recipes import parse_args
 
 TINY = ["--synthetic_num_train", "64", "--synthetic_pretrain_steps", "3", "--max_steps", "2",
         "--per_device_train_batch_size", "16", "--shuffle_buffer", "16", "--warmup_steps", "0", "--logging_steps", "1",

@@ -11,10 +11,10 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from conftest import random_text
+from helpers.model_inputs import random_text
 from torch.nn.parallel import DistributedDataParallel
 
-from fsc_clip_hf.losses import FSCLossConfig, FSCLoss
+from fsc_clip_hf.losses import FSCLoss, FSCLossConfig
 from fsc_clip_hf.modeling import FSCCLIPModel, tiny_clip_config
 
 # name -> (objective, whether the two processes keep different numbers of rows with a negative)

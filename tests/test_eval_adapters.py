@@ -5,11 +5,25 @@ import shutil
 
 import datasets
 import pytest
-from eval_benchmark_files import (VALSE_FOLDERS, winoground_examples, write_aro, write_cifar10, write_coco_retrieval,
-                                  write_crepe, write_eqben, write_eqben_full, write_imagecode, write_spec,
-                                  write_sugarcrepe, write_svo_probes, write_valse, write_vl_checklist, write_whatsup,
-                                  write_winoground)
-from eval_fixtures import ColourCLIP, ColourProcessor
+from helpers.eval_benchmark_files import (
+    VALSE_FOLDERS,
+    winoground_examples,
+    write_aro,
+    write_cifar10,
+    write_coco_retrieval,
+    write_crepe,
+    write_eqben,
+    write_eqben_full,
+    write_imagecode,
+    write_spec,
+    write_sugarcrepe,
+    write_svo_probes,
+    write_valse,
+    write_vl_checklist,
+    write_whatsup,
+    write_winoground,
+)
+from helpers.eval_fixtures import ColourCLIP, ColourProcessor
 
 from fsc_clip_hf.evaluation.adapters.word_order import normalise_caption, order_test_options
 from fsc_clip_hf.evaluation.suite import evaluate_model

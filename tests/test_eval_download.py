@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from eval_benchmark_files import write_spec, write_sugarcrepe
+from helpers.eval_benchmark_files import write_spec, write_sugarcrepe
 from huggingface_hub.errors import GatedRepoError
 
 from fsc_clip_hf.evaluation.download import (

@@ -8,15 +8,21 @@ from pathlib import Path
 
 import pytest
 import torch
-from eval_fixtures import BLUE, GREEN, RED, ColourCLIP, ColourProcessor, colours, image
+from helpers.eval_fixtures import BLUE, GREEN, RED, ColourCLIP, ColourProcessor, colours, image
+from helpers.repo import REPO
 
 from fsc_clip_hf.evaluation.embedding import CLIPEmbedder
 from fsc_clip_hf.evaluation.images import ImageBytes, ImageFile
 from fsc_clip_hf.evaluation.items import FIRST, BenchmarkData, ImageChoice, Pair, RetrievalSet, TextChoice, ZeroShotTask
-from fsc_clip_hf.evaluation.scoring import (drop_unreadable, score_benchmark, score_image_choices, score_pairs,
-                                            score_retrieval, score_text_choices, score_zeroshot)
-
-REPO = Path(__file__).resolve().parents[1]
+from fsc_clip_hf.evaluation.scoring import (
+    drop_unreadable,
+    score_benchmark,
+    score_image_choices,
+    score_pairs,
+    score_retrieval,
+    score_text_choices,
+    score_zeroshot,
+)
 
 
 @pytest.fixture
@@ -166,7 +172,7 @@ WORKER = """
 import json, sys
 sys.path[:0] = [{tests!r}, {repo!r}]
 from accelerate import PartialState
-from eval_fixtures import ColourCLIP, ColourProcessor
+from helpers.eval_fixtures import ColourCLIP, ColourProcessor
 from fsc_clip_hf.evaluation.suite import evaluate_model, flat_scores
 
 state = PartialState(cpu=True)  # sets up the gloo process group under torchrun
@@ -179,7 +185,7 @@ with open({out!r} + f".{{state.process_index}}", "w") as handle:
 
 @pytest.mark.slow
 def test_two_processes_split_the_embedding_and_agree(tmp_path):
-    from eval_benchmark_files import write_sugarcrepe
+    from helpers.eval_benchmark_files import write_sugarcrepe
 
     root = tmp_path / "data"
     expected = write_sugarcrepe(root)

@@ -7,7 +7,7 @@ import tarfile
 
 import numpy as np
 import pytest
-from data_fixtures import image_bytes
+from helpers.data_fixtures import image_bytes
 from PIL import Image
 
 from fsc_clip_hf.data.images import decode_image

@@ -17,8 +17,14 @@ from fsc_clip_hf.evaluation.adapters.svo_probes import SVOProbes
 from fsc_clip_hf.evaluation.adapters.valse import VALSE
 from fsc_clip_hf.evaluation.adapters.vl_checklist import CORPUS, VLCheckList
 from fsc_clip_hf.evaluation.adapters.whatsup import WhatsUp
-from fsc_clip_hf.evaluation.published import (REFERENCE_MODELS, SHARED_BENCHMARKS, TITLES, fsc_clip_runs,
-                                              published_model, vl_compo_models)
+from fsc_clip_hf.evaluation.published import (
+    REFERENCE_MODELS,
+    SHARED_BENCHMARKS,
+    TITLES,
+    fsc_clip_runs,
+    published_model,
+    vl_compo_models,
+)
 
 # Items per subset: the denominators of the published fractions (the official item sets).
 SUGARCREPE_SIZES = {"replace_obj": 1652, "replace_att": 788, "replace_rel": 1406, "swap_obj": 245, "swap_att": 666,

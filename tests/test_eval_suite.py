@@ -6,13 +6,13 @@ import json
 import tarfile
 
 import pytest
-from eval_benchmark_files import write_cifar10, write_coco_retrieval, write_sugarcrepe, write_whatsup
-from eval_fixtures import ColourCLIP, ColourProcessor, write_synthetic_eval
+from helpers.eval_benchmark_files import write_cifar10, write_coco_retrieval, write_sugarcrepe, write_whatsup
+from helpers.eval_fixtures import ColourCLIP, ColourProcessor, write_synthetic_eval
 
+from fsc_clip_hf.cli.evaluate import exit_status
 from fsc_clip_hf.evaluation import check_benchmarks, evaluate_benchmarks, evaluate_model, flat_scores, write_report
 from fsc_clip_hf.evaluation.adapters import resolve_benchmarks
-from fsc_clip_hf.evaluation.cli import exit_status
-from fsc_clip_hf.model_card import build_model_card
+from fsc_clip_hf.release.model_card import build_model_card
 
 
 @pytest.fixture(autouse=True)
@@ -157,8 +157,8 @@ def test_trainer_api_logs_flat_scores_and_checks_data_before_training(tmp_path):
 def test_command_line_on_the_synthetic_world(tmp_path):
     from transformers import CLIPModel, CLIPProcessor
 
+    from fsc_clip_hf.cli.evaluate import main
     from fsc_clip_hf.data.synthetic import load_synthetic_world, write_synthetic_world
-    from fsc_clip_hf.evaluation.cli import main
     from fsc_clip_hf.modeling import tiny_clip_config
 
     world = load_synthetic_world(write_synthetic_world(str(tmp_path / "world"), num_train=4, num_test=6, image_size=32))

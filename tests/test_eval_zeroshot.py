@@ -5,20 +5,20 @@ import math
 
 import pytest
 import torch
-import zeroshot_files as zf
-from eval_fixtures import ColourCLIP, ColourProcessor
+from helpers import zeroshot_files as zf
+from helpers.eval_fixtures import ColourCLIP, ColourProcessor
 
 from fsc_clip_hf.evaluation.adapters import BENCHMARKS, GROUPS
 from fsc_clip_hf.evaluation.adapters import zeroshot as zeroshot_adapter
+from fsc_clip_hf.evaluation.adapters.base import mean
 from fsc_clip_hf.evaluation.adapters.elevater import elevater_prompts
 from fsc_clip_hf.evaluation.items import ZeroShotTask
-from fsc_clip_hf.evaluation.adapters.base import mean
 from fsc_clip_hf.evaluation.metrics import load_metric
 from fsc_clip_hf.evaluation.published import vl_compo_models
 from fsc_clip_hf.evaluation.report import markdown_report
 from fsc_clip_hf.evaluation.scoring import score_zeroshot
 from fsc_clip_hf.evaluation.suite import evaluate_model
-from fsc_clip_hf.model_card import build_model_card
+from fsc_clip_hf.release.model_card import build_model_card
 
 
 @pytest.fixture(autouse=True)

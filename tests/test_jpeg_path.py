@@ -5,13 +5,14 @@ import random
 
 import numpy as np
 import pytest
-from data_fixtures import write_tar
+from helpers.data_fixtures import write_tar
+from helpers.repo import RECIPES
 from PIL import Image
 
-from fsc_clip_hf.configs import RECIPES_DIR, load_recipe, parse_args
 from fsc_clip_hf.data import load_image_text_dataset
 from fsc_clip_hf.data.augment import random_resized_crop_box
 from fsc_clip_hf.data.images import decode_image
+from fsc_clip_hf.training.recipes import load_recipe, parse_args
 
 
 def photo(width=160, height=120, seed=0) -> Image.Image:
@@ -59,7 +60,7 @@ def test_draft_option_parses_and_the_published_recipes_decode_fully():
     assert parse_args(base).image_draft_size is None
     with pytest.raises(ValueError, match="image_draft_size=0"):
         parse_args([*base, "--image_draft_size", "0"])
-    published = sorted(p.stem for p in RECIPES_DIR.glob("*.yaml") if not p.stem.startswith("demo"))
+    published = sorted(p.stem for p in RECIPES.glob("*.yaml") if not p.stem.startswith("demo"))
     assert len(published) == 18
     for name in published:
         assert load_recipe(f"{name}.yaml").get("image_draft_size") is None, name  # the authors decode fully

@@ -6,10 +6,10 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import random_text
+from helpers.model_inputs import random_text
 from transformers import CLIPConfig
 
-from fsc_clip_hf.lora import apply_lora
+from fsc_clip_hf.lora.adapters import apply_lora
 from fsc_clip_hf.modeling import FSCCLIPModel, tiny_clip_config
 
 VIT_B32 = CLIPConfig(

@@ -1,9 +1,8 @@
 """`make benchmark` runs every CPU benchmark part of recipes/benchmark.py."""
 
 import re
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from helpers.repo import REPO
 
 
 def test_make_benchmark_runs_every_benchmark_part():

@@ -1,7 +1,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import random_text
+from helpers.model_inputs import random_text
 from transformers import CLIPModel
 
 from fsc_clip_hf.modeling import FSCCLIPModel

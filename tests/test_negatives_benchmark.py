@@ -1,11 +1,9 @@
 """The negatives benchmark runs end to end and reports every figure it promises."""
 
 import importlib.util
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
+from helpers.repo import REPO
 
 
 @pytest.mark.slow

@@ -2,20 +2,20 @@
 
 import json
 import pickle
-from pathlib import Path
 
 import pytest
+from helpers.repo import COCO_STYLE_CAPTIONS
 
 from fsc_clip_hf.negatives import HardNegativeGenerator
 from fsc_clip_hf.negatives.__main__ import main as cli
-from fsc_clip_hf.negatives.cache import CandidateStore, caption_key, precompute, read_captions
-
-FIXTURE = Path(__file__).parent / "fixtures" / "coco_style_captions.txt"
+from fsc_clip_hf.negatives.cache import CandidateStore, caption_key
+from fsc_clip_hf.negatives.corpus import read_captions
+from fsc_clip_hf.negatives.precompute import precompute
 
 
 @pytest.fixture(scope="module")
 def captions():
-    return FIXTURE.read_text().splitlines()[:24]
+    return COCO_STYLE_CAPTIONS.read_text().splitlines()[:24]
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +124,7 @@ def test_damaged_cache_is_refused_with_the_file_named(tmp_path, captions):
 
 
 def test_interrupted_precompute_keeps_the_old_cache_and_resumes(tmp_path, captions, monkeypatch):
-    import fsc_clip_hf.negatives.cache as cache
+    import fsc_clip_hf.negatives.precompute as writer
 
     old_source, source = tmp_path / "old.txt", tmp_path / "new.txt"
     old_source.write_text("\n".join(captions[:3]) + "\n")
@@ -132,7 +132,7 @@ def test_interrupted_precompute_keeps_the_old_cache_and_resumes(tmp_path, captio
     out = tmp_path / "cache"
     precompute(old_source, out, style="negclip")
     parsed = []
-    real_rows = cache._candidate_rows
+    real_rows = writer._candidate_rows
 
     def counting(batch, **kwargs):
         parsed.extend(batch["caption"])
@@ -140,13 +140,13 @@ def test_interrupted_precompute_keeps_the_old_cache_and_resumes(tmp_path, captio
             raise KeyboardInterrupt  # killed while the third chunk is parsed
         return real_rows(batch, **kwargs)
 
-    monkeypatch.setattr(cache, "_candidate_rows", counting)
+    monkeypatch.setattr(writer, "_candidate_rows", counting)
     with pytest.raises(KeyboardInterrupt):
         precompute(source, out, style="negclip", chunk_size=4, batch_size=4)
     # The previous cache is whole and still served.
     assert len(CandidateStore(out)) == 3 and (tmp_path / ".cache.partial").is_dir()
     parsed.clear()
-    monkeypatch.setattr(cache, "_candidate_rows", lambda batch, **kw: parsed.extend(batch["caption"]) or real_rows(
+    monkeypatch.setattr(writer, "_candidate_rows", lambda batch, **kw: parsed.extend(batch["caption"]) or real_rows(
         batch, **kw))
     precompute(source, out, style="negclip", chunk_size=4, batch_size=4)
     assert parsed == captions[8:12]  # the two finished chunks were not parsed again

@@ -3,9 +3,9 @@
 import random
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
+from helpers.repo import COCO_STYLE_CAPTIONS
 
 from fsc_clip_hf.negatives import HardNegativeGenerator, parse_style
 from fsc_clip_hf.negatives.inflection import inflect, match_case
@@ -14,7 +14,6 @@ from fsc_clip_hf.negatives.replace import sample_replace
 from fsc_clip_hf.negatives.shuffle import sample_ngram_shuffle
 from fsc_clip_hf.negatives.svlc import sample_svlc
 
-FIXTURE = Path(__file__).parent / "fixtures" / "coco_style_captions.txt"
 EPOCHS = range(30)
 
 
@@ -44,7 +43,7 @@ def fsc():
 
 @pytest.fixture(scope="module")
 def coco_captions():
-    return FIXTURE.read_text().splitlines()
+    return COCO_STYLE_CAPTIONS.read_text().splitlines()
 
 
 def per_epoch(gen, caption, kind):

@@ -6,6 +6,7 @@ import random
 import re
 
 import pytest
+from helpers.repo import COCO_STYLE_CAPTIONS
 
 from fsc_clip_hf.negatives import HardNegativeGenerator
 from fsc_clip_hf.negatives.articles import agree_article, indefinite_article
@@ -129,7 +130,6 @@ def test_the_process_memo_lowers_the_colour_weight_the_fresh_search_gives(all_se
 
 
 def test_the_shipped_warmup_is_the_replace_searches_of_the_caption_fixture():
-    from pathlib import Path
 
     from fsc_clip_hf.negatives import resources
     from fsc_clip_hf.negatives.generator import shared_wordnet
@@ -145,7 +145,7 @@ def test_the_shipped_warmup_is_the_replace_searches_of_the_caption_fixture():
     lexicon._search = logged
     gen = HardNegativeGenerator(style="replace", seed=0)
     gen._wordnet = lexicon
-    captions = (Path(__file__).parent / "fixtures" / "coco_style_captions.txt").read_text().split("\n")
+    captions = COCO_STYLE_CAPTIONS.read_text().split("\n")
     gen.build_candidates([c for c in captions if c.strip()])
     assert read_history() == list(searches) and len(searches) > 500
 
@@ -265,9 +265,8 @@ def test_article_agreement_in_replace_swap_and_svlc():
 
 def test_article_agreement_on_coco_style_replacements():
     """About 4 % of the authors' replace negatives break a/an; none with the option."""
-    from pathlib import Path
 
-    captions = (Path(__file__).parent / "fixtures" / "coco_style_captions.txt").read_text().splitlines()[:150]
+    captions = COCO_STYLE_CAPTIONS.read_text().splitlines()[:150]
 
     def broken(outs):
         return sum(bool(re.search(r"\b(a [aeiou]\w|an [bcdfgjklmnpqrstvwxyz]\w)", n, re.IGNORECASE))
@@ -294,8 +293,8 @@ def test_bad_captions_never_crash_the_generator():
 
 
 def test_training_arguments_reach_the_generator(tmp_path):
-    from fsc_clip_hf.pipeline import build_negative_generator
-    from fsc_clip_hf.training_args import FSCTrainingArguments
+    from fsc_clip_hf.training.arguments import FSCTrainingArguments
+    from fsc_clip_hf.training.pipeline import build_negative_generator
 
     source = tmp_path / "train.jsonl"
     source.write_text(json.dumps({"image": "a.png", "text": "a man riding a horse on the beach"}) + "\n")

@@ -6,8 +6,7 @@ from collections import Counter
 import nltk
 import pytest
 
-from fsc_clip_hf.negatives import HardNegativeGenerator, ResourceMissingError
-from fsc_clip_hf.negatives import resources
+from fsc_clip_hf.negatives import HardNegativeGenerator, ResourceMissingError, resources
 from fsc_clip_hf.negatives.wordnet_lexicon import WordNetLexicon, weighted_pick
 
 

@@ -1,7 +1,7 @@
 """Against the real open_clip (PyPI open_clip_torch 3.3.0): tokenizer ids, pixels, checkpoints converted
 to Hugging Face (the authors' LoRA form included), and our release folders loaded by open_clip.
 
-open_clip runs in a subprocess (tests/open_clip_reference.py says why) and must be installed as
+open_clip runs in a subprocess (tests/helpers/open_clip_reference.py says why) and must be installed as
 ``make install`` does: ``pip install --no-deps open_clip_torch==3.3.0`` and torchvision in
 ``.venv/open_clip_torchvision`` (``FSC_OPEN_CLIP_TORCHVISION`` names another folder). Without them the
 tests are skipped; ``pytest.importorskip("open_clip")`` cannot decide it, since importing open_clip
@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers.release_tiny import tiny_processor
 from PIL import Image
 from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPProcessor
 
-from _release_tiny import solid_image, tiny_clip, tiny_processor
-from fsc_clip_hf.convert_open_clip import convert_checkpoint
-from fsc_clip_hf.hub import prepare_release
 from fsc_clip_hf.image_processing import open_clip_image_processor
+from fsc_clip_hf.release.convert_open_clip import convert_checkpoint
+from fsc_clip_hf.release.hub import prepare_release
 from fsc_clip_hf.tokenizer import clip_tokenizer
 
 HERE = Path(__file__).resolve().parent
@@ -79,7 +79,7 @@ def work(tmp_path_factory):
                "attention_mask": text["attention_mask"], "pixels": torch.randn(2, 3, 32, 32),
                "releases": list(releases), "release_captions": RELEASE_CAPTIONS}
     torch.save(request, work / "request.pt")
-    subprocess.run([sys.executable, str(HERE / "open_clip_reference.py"), str(work), str(TORCHVISION_DIR)],
+    subprocess.run([sys.executable, str(HERE / "helpers" / "open_clip_reference.py"), str(work), str(TORCHVISION_DIR)],
                    check=True, timeout=600)
     return work, request, torch.load(work / "reference.pt", weights_only=False)
 

@@ -6,15 +6,13 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+from helpers.repo import REPO
 
-from fsc_clip_hf.cli import train_main
-from fsc_clip_hf.configs import parse_args
-from fsc_clip_hf.preflight import MISSING, NOTE, OK, OutputLock, check_output_dir
-
-REPO = Path(__file__).resolve().parent.parent
+from fsc_clip_hf.cli.train import train_main
+from fsc_clip_hf.training.preflight import MISSING, NOTE, OK, OutputLock, check_output_dir
+from fsc_clip_hf.training.recipes import parse_args
 
 
 @pytest.fixture
@@ -122,7 +120,7 @@ def test_a_second_run_on_the_same_output_folder_is_refused_while_the_first_holds
 
 def test_the_lock_goes_with_the_process_that_held_it(tmp_path):
     # A run killed without cleaning up leaves the lock file, but not the lock.
-    code = f"from fsc_clip_hf.preflight import OutputLock; OutputLock({str(tmp_path)!r}).acquire(); import os; os._exit(0)"
+    code = f"from fsc_clip_hf.training.preflight import OutputLock; OutputLock({str(tmp_path)!r}).acquire(); import os; os._exit(0)"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, timeout=120)
     assert (tmp_path / ".fsc_clip_hf.lock").exists()
     assert OutputLock(str(tmp_path)).acquire() is None

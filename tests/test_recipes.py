@@ -1,8 +1,9 @@
 """Every published recipe parses and carries the published hyperparameters (spec: recipes.md)."""
 
 import pytest
+from helpers.repo import RECIPES
 
-from fsc_clip_hf.configs import RECIPES_DIR, load_recipe, parse_args
+from fsc_clip_hf.training.recipes import load_recipe, parse_args
 
 # name: (pretrained, train_data, batch per GPU, GPUs, neg_loss_weight, local_neg_weight)
 PUBLISHED = {
@@ -78,14 +79,14 @@ def test_every_published_recipe_generates_negatives_as_the_authors(name):
 
 
 def test_the_table_covers_every_published_recipe():
-    published = {p.stem for p in RECIPES_DIR.glob("*.yaml") if not p.stem.startswith("demo")}
+    published = {p.stem for p in RECIPES.glob("*.yaml") if not p.stem.startswith("demo")}
     assert published == set(AUTHORS_TABLE)
 
 
 def test_there_is_one_recipe_per_published_run():
     expected = {f"{n}{s}" for n in PUBLISHED for s in ("", "_lora")}
     expected |= {f"{b}_{d}_b32" for b in ("clip", "negclip") for d in BASELINE_DATA}
-    assert expected <= {p.stem for p in RECIPES_DIR.glob("*.yaml")}
+    assert expected <= {p.stem for p in RECIPES.glob("*.yaml")}
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED))

@@ -10,17 +10,22 @@ from collections import OrderedDict
 
 import pytest
 import torch
+from helpers.authors_lora import add_authors_lora, as_saved_by_the_authors
+from helpers.release_tiny import IMAGE_SIZE, solid_image, tiny_processor
 from safetensors.torch import save_file
 from torch import nn
-from transformers import CLIPModel, CLIPProcessor
+from transformers import CLIPModel
 
-from _authors_lora import add_authors_lora, as_saved_by_the_authors
-from _release_tiny import IMAGE_SIZE, solid_image, tiny_processor
-from fsc_clip_hf.convert_open_clip import (convert_checkpoint, convert_to_open_clip, merge_authors_lora,
-                                           open_clip_to_hf, read_open_clip)
-from fsc_clip_hf.convert_open_clip.__main__ import main
 from fsc_clip_hf.image_processing import OpenCLIPImageProcessor
 from fsc_clip_hf.processor import TokenizerMismatchError, load_processor
+from fsc_clip_hf.release.convert_open_clip import (
+    convert_checkpoint,
+    convert_to_open_clip,
+    merge_authors_lora,
+    open_clip_to_hf,
+    read_open_clip,
+)
+from fsc_clip_hf.release.convert_open_clip.__main__ import main
 from fsc_clip_hf.tokenizer import clip_tokenizer
 
 WIDTH, LAYERS, HEADS, EMBED, PATCH, CONTEXT = 128, 2, 2, 32, 8, 77  # heads of 64 channels, as open_clip

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from helpers.release_tiny import solid_image, tiny_clip, tiny_processor
 from huggingface_hub import CommitInfo, HfApi, ModelCard, RepoUrl, get_token
 from peft import LoraConfig, PeftModel, get_peft_model
 from safetensors.torch import load_file
 from transformers import CLIPModel, Trainer, TrainingArguments
 
-from _release_tiny import solid_image, tiny_clip, tiny_processor
-from fsc_clip_hf.convert_open_clip import open_clip_to_hf, read_open_clip
-from fsc_clip_hf.hub import prepare_release, push_release, release_from_trainer
+from fsc_clip_hf.release.convert_open_clip import open_clip_to_hf, read_open_clip
+from fsc_clip_hf.release.hub import prepare_release, push_release, release_from_trainer
 
 BASE = "openai/clip-vit-base-patch32"
 DATASETS = ["ytaek-oh/laioncoco-subset-100k"]

@@ -2,10 +2,10 @@
 
 import pytest
 import torch
+from helpers.release_tiny import solid_image, tiny_clip, tiny_processor
 from transformers import CLIPModel, CLIPProcessor, pipeline
 
-from _release_tiny import solid_image, tiny_clip, tiny_processor
-from fsc_clip_hf.hub import prepare_release
+from fsc_clip_hf.release.hub import prepare_release
 
 LABELS = ["cat", "dog", "square"]
 

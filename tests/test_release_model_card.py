@@ -5,18 +5,17 @@ import os
 import subprocess
 import sys
 from importlib import resources
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import yaml
+from helpers.repo import REPO
 from huggingface_hub import ModelCard
 from huggingface_hub.repocard_data import model_index_to_eval_results
 
-from fsc_clip_hf.configs import parse_args
-from fsc_clip_hf.model_card import PAPER_URL, build_model_card, hub_base_model, public_recipe, run_settings
+from fsc_clip_hf.release.model_card import PAPER_URL, build_model_card, hub_base_model, public_recipe, run_settings
+from fsc_clip_hf.training.recipes import parse_args
 
-REPO = Path(__file__).resolve().parent.parent
 BASE = "openai/clip-vit-base-patch32"
 DATASETS = ["ytaek-oh/laioncoco-subset-100k"]
 RECIPE = {
@@ -198,7 +197,7 @@ def test_run_settings_come_from_accelerates_state(accelerator, expected):
 
 
 def test_template_ships_as_package_data():
-    template = resources.files("fsc_clip_hf.model_cards").joinpath("template.md")
+    template = resources.files("fsc_clip_hf.release").joinpath("model_card_template.md")
     assert template.is_file() and "{{ card_data }}" in template.read_text(encoding="utf-8")
 
 

@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 import torch
+from helpers.release_tiny import tiny_clip, tiny_clip_config, tiny_processor
 from PIL import Image
 from transformers import AutoImageProcessor, CLIPImageProcessorPil, CLIPModel, CLIPProcessor
 
-from _release_tiny import tiny_clip, tiny_clip_config, tiny_processor
 from fsc_clip_hf.image_processing import OpenCLIPImageProcessor, crop_offset, open_clip_image_processor, resized_size
 from fsc_clip_hf.processor import TokenizerMismatchError, check_processor, load_processor
 from fsc_clip_hf.tokenizer import clip_tokenizer, is_clip_vocabulary
@@ -124,7 +124,7 @@ def test_pixels_option_picks_open_clip_s_or_transformers_whatever_the_folder_say
 
 
 def test_recipes_eval_measures_with_open_clip_pixels_by_default():
-    from fsc_clip_hf.evaluation.cli import parse_args
+    from fsc_clip_hf.cli.evaluate import parse_args
 
     assert parse_args(["--model_name_or_path", "m", "--output_dir", "o"]).pixels == "open_clip"
 
@@ -172,8 +172,8 @@ def _folder_without_tokenizer(tmp_path):
 
 
 def test_training_refuses_a_model_folder_without_tokenizer(model_without_tokenizer, tmp_path):
-    from fsc_clip_hf.configs import parse_args
-    from fsc_clip_hf.pipeline import run_training
+    from fsc_clip_hf.training.pipeline import run_training
+    from fsc_clip_hf.training.recipes import parse_args
 
     args = parse_args(["--model_name_or_path", model_without_tokenizer, "--train_data", str(tmp_path / "none.jsonl"),
                        "--output_dir", str(tmp_path / "out"), "--use_cpu", "true", "--report_to", "none",
@@ -183,7 +183,7 @@ def test_training_refuses_a_model_folder_without_tokenizer(model_without_tokeniz
 
 
 def test_recipes_eval_refuses_a_model_folder_without_tokenizer(model_without_tokenizer, tmp_path):
-    from fsc_clip_hf.evaluation.cli import main
+    from fsc_clip_hf.cli.evaluate import main
 
     with pytest.raises(TokenizerMismatchError, match="--processor_name_or_path"):
         main(["--model_name_or_path", model_without_tokenizer, "--benchmarks", "synthetic", "--device", "cpu",

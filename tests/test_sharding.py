@@ -7,14 +7,12 @@ FSDP2 preparation asks of the model.
 """
 
 import sys
-from pathlib import Path
 
 from accelerate.commands.launch import _validate_launch_command, launch_command_parser
 from accelerate.utils.launch import prepare_multi_gpu_env
+from helpers.repo import REPO
 
 from fsc_clip_hf.modeling import FSCCLIPModel, tiny_clip_config
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def test_fsdp_config_as_accelerate_launch_reads_it():

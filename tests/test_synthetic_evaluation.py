@@ -10,7 +10,13 @@ import torch
 from PIL import Image
 
 from fsc_clip_hf.evaluation.suite import evaluate_model
-from fsc_clip_hf.evaluation.synthetic_report import aggregate, markdown_table, plot_comp_vs_zs, synthetic_scores, verdict
+from fsc_clip_hf.evaluation.synthetic_report import (
+    aggregate,
+    markdown_table,
+    plot_comp_vs_zs,
+    synthetic_scores,
+    verdict,
+)
 
 
 class ColourProcessor:

@@ -12,40 +12,26 @@ from pathlib import Path
 
 import pytest
 import torch
-from data_fixtures import image_bytes, write_tar
+from helpers.data_fixtures import image_bytes, write_tar
+from helpers.repo import REPO
 from safetensors.torch import load_file
 from transformers import CLIPModel, CLIPProcessor, TrainerCallback
 
-from fsc_clip_hf import pipeline
-from fsc_clip_hf import trainer as trainer_module
-from fsc_clip_hf.checkpoints import (
+from fsc_clip_hf.data import FSCCollator, load_image_text_dataset
+from fsc_clip_hf.data.synthetic import write_synthetic_world
+from fsc_clip_hf.modeling import FSCCLIPModel
+from fsc_clip_hf.training import pipeline
+from fsc_clip_hf.training import trainer as trainer_module
+from fsc_clip_hf.training.checkpoints import (
     COMPLETE_MARKER,
     DamagedCheckpoint,
     latest_complete_checkpoint,
     rotate_checkpoints,
     write_marker,
 )
-from fsc_clip_hf.configs import parse_args
-from fsc_clip_hf.data import FSCCollator, load_image_text_dataset
-from fsc_clip_hf.data.synthetic import load_synthetic_world, write_synthetic_world
-from fsc_clip_hf.modeling import FSCCLIPModel, tiny_clip_config
-from fsc_clip_hf.pipeline import final_dir, run_training, save_final
-from fsc_clip_hf.trainer import MAX_LOGIT_SCALE, FSCTrainer
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("world")
-    write_synthetic_world(str(root / "world"), seed=0, num_train=32, num_test=8, image_size=32, shard_size=250)
-    meta = load_synthetic_world(str(root / "world"))
-    config = tiny_clip_config(vocab_size=meta.vocab_size, image_size=32, eos_token_id=meta.eos_token_id,
-                              bos_token_id=meta.bos_token_id, pad_token_id=meta.pad_token_id)
-    torch.manual_seed(0)
-    FSCCLIPModel(config).save_pretrained(root / "model")
-    return dict(shards=str(root / "world" / "train-shards"), processor=str(root / "world" / "processor"),
-                model=str(root / "model"))
+from fsc_clip_hf.training.pipeline import final_dir, run_training, save_final
+from fsc_clip_hf.training.recipes import parse_args
+from fsc_clip_hf.training.trainer import MAX_LOGIT_SCALE, FSCTrainer
 
 
 def options(world, output_dir, *extra):
@@ -331,8 +317,8 @@ def test_the_hub_token_never_reaches_a_checkpoint(world, tmp_path):
 HUNG_RANK = """
 import os, signal, sys
 from transformers import TrainerCallback
-from fsc_clip_hf import pipeline
-from fsc_clip_hf.configs import parse_args
+from fsc_clip_hf.training import pipeline
+from fsc_clip_hf.training.recipes import parse_args
 
 
 class StopsAtStep2(TrainerCallback):

@@ -10,15 +10,14 @@ from torch import nn
 from transformers import CLIPModel, get_cosine_schedule_with_warmup
 from transformers.trainer_callback import TrainerState
 
-from fsc_clip_hf import pipeline
-from fsc_clip_hf.configs import parse_args
 from fsc_clip_hf.data.augment import RandomResizedCrop
-from fsc_clip_hf.data.synthetic import load_synthetic_world, write_synthetic_world
-from fsc_clip_hf.lora import apply_lora
-from fsc_clip_hf.modeling import FSCCLIPModel, tiny_clip_config
-from fsc_clip_hf.pipeline import run_training, save_final
-from fsc_clip_hf.schedules import ScheduleFollowsGlobalStep, open_clip_cosine_schedule
-from fsc_clip_hf.trainer import FSCTrainer
+from fsc_clip_hf.lora.adapters import apply_lora
+from fsc_clip_hf.modeling import FSCCLIPModel
+from fsc_clip_hf.training import pipeline
+from fsc_clip_hf.training.pipeline import run_training, save_final
+from fsc_clip_hf.training.recipes import parse_args
+from fsc_clip_hf.training.schedules import ScheduleFollowsGlobalStep, open_clip_cosine_schedule
+from fsc_clip_hf.training.trainer import FSCTrainer
 
 
 def open_clip_cosine_lr(base_lr, warmup, total, step):
@@ -63,19 +62,6 @@ def test_a_step_the_loss_scaler_skipped_still_moves_the_schedule_on():
         callback.on_step_end(None, state, None, lr_scheduler=scheduler)
         assert scheduler.last_epoch == step
     assert scheduler.get_last_lr()[0] == pytest.approx(open_clip_cosine_lr(1.0, 10, 100, 5))
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    root = tmp_path_factory.mktemp("world")
-    write_synthetic_world(str(root / "world"), seed=0, num_train=32, num_test=8, image_size=32, shard_size=250)
-    meta = load_synthetic_world(str(root / "world"))
-    config = tiny_clip_config(vocab_size=meta.vocab_size, image_size=32, eos_token_id=meta.eos_token_id,
-                              bos_token_id=meta.bos_token_id, pad_token_id=meta.pad_token_id)
-    torch.manual_seed(0)
-    FSCCLIPModel(config).save_pretrained(root / "model")
-    return dict(shards=str(root / "world" / "train-shards"), processor=str(root / "world" / "processor"),
-                model=str(root / "model"))
 
 
 def options(world, output_dir, *extra):

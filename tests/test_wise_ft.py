@@ -4,13 +4,14 @@ import json
 
 import pytest
 import torch
+from helpers.release_tiny import tiny_clip, tiny_processor
 from transformers import CLIPModel, CLIPProcessor
 
-from _release_tiny import tiny_clip, tiny_processor
+from fsc_clip_hf.cli.evaluate import main as evaluate
 from fsc_clip_hf.data.synthetic import load_synthetic_world, write_synthetic_world
-from fsc_clip_hf.evaluation.cli import main as evaluate
 from fsc_clip_hf.modeling import tiny_clip_config
-from fsc_clip_hf.wise_ft import effective_alpha, interpolate, main as wise_ft_main
+from fsc_clip_hf.release.wise_ft import effective_alpha, interpolate
+from fsc_clip_hf.release.wise_ft import main as wise_ft_main
 
 
 @pytest.fixture

@@ -1,11 +1,16 @@
 """Training data: sources streamed with `datasets`, safe decoding, the FSC batch collator, bad-data
 accounting, and the embedded synthetic world (``fsc_clip_hf.data.synthetic``)."""
 
-from .callbacks import DataEpochCallback
-from .collator import FSCCollator
-from .images import decode_image
-from .skips import REASONS, BadSample, SkipStats, format_counts
-from .sources import ImageTextData, load_image_text_dataset
+from ..lazy import lazy_exports
 
-__all__ = ["REASONS", "BadSample", "DataEpochCallback", "FSCCollator", "ImageTextData", "SkipStats",
-           "decode_image", "format_counts", "load_image_text_dataset"]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "DataEpochCallback": "callbacks",
+    "FSCCollator": "collator",
+    "decode_image": "images",
+    "REASONS": "skips",
+    "BadSample": "skips",
+    "SkipStats": "skips",
+    "format_counts": "skips",
+    "ImageTextData": "sources",
+    "load_image_text_dataset": "sources",
+})

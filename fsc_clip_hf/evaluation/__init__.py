@@ -5,15 +5,19 @@
   and ``comp_vs_zs.png``;
 * :func:`check_benchmarks` / :func:`evaluate_benchmarks` serve ``eval_benchmarks`` during training and
   on the final model (:func:`flat_scores` flattens results for logging);
-* ``recipes/eval.py`` (``fsc_clip_hf.evaluation.cli``) evaluates a checkpoint from the command line.
+* ``recipes/eval.py`` (``fsc_clip_hf.cli.evaluate``) evaluates a checkpoint from the command line.
 
 Layers: ``images`` / ``items`` (what a test item is), ``embedding`` (batched, cached, multi-process
-embedding), ``scoring`` (the four scoring shapes), ``metrics`` (``evaluate`` modules), ``adapters``
-(one per benchmark), ``suite`` (running and summarising), ``report``.
+embedding), ``scoring`` (the four scoring shapes), ``metrics`` (``evaluate`` modules and the zero-shot
+metrics), ``adapters`` (one per benchmark), ``suite`` (running and summarising), ``report``.
 """
 
-from .benchmarks import check_benchmarks, evaluate_benchmarks
-from .report import write_report
-from .suite import evaluate_model, flat_scores
+from ..lazy import lazy_exports
 
-__all__ = ["check_benchmarks", "evaluate_benchmarks", "evaluate_model", "flat_scores", "write_report"]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "check_benchmarks": "benchmarks",
+    "evaluate_benchmarks": "benchmarks",
+    "write_report": "report",
+    "evaluate_model": "suite",
+    "flat_scores": "suite",
+})

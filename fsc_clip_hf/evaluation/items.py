@@ -96,7 +96,7 @@ class ZeroShotTask:
 
     ``labels`` holds each image's class index, or for a multi-label task (``metric="map_11point"``) its
     list of class indices; ``metric`` is the task's score (a key of
-    :data:`fsc_clip_hf.evaluation.zeroshot_metrics.METRICS`).
+    :data:`fsc_clip_hf.evaluation.metrics.zeroshot.METRICS`).
     """
 
     classnames: list[str]

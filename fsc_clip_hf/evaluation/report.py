@@ -19,9 +19,15 @@ from collections.abc import Sequence
 from .adapters import COMPOSITIONALITY, GROUPS
 from .adapters.retrieval import RECALLS
 from .adapters.zeroshot import TASK_BY_NAME
-from .published import (COMPOSITIONAL_FAMILY, REFERENCE_MODELS, SHARED_BENCHMARKS, fsc_clip_runs, published_model,
-                        vl_compo_models)
-from .zeroshot_metrics import metric_label
+from .metrics.zeroshot import metric_label
+from .published import (
+    COMPOSITIONAL_FAMILY,
+    REFERENCE_MODELS,
+    SHARED_BENCHMARKS,
+    fsc_clip_runs,
+    published_model,
+    vl_compo_models,
+)
 
 FILES = ("results.json", "results.md", "comp_vs_zs.png")
 _FAMILY_LABELS = {"comp": "benchmarks", "zs": "tasks", "retrieval": "sets"}

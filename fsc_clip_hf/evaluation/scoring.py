@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from .embedding import CLIPEmbedder
 from .items import UNREADABLE_IMAGE, BenchmarkData, ImageChoice, Pair, RetrievalSet, Skips, TextChoice, ZeroShotTask
 from .metrics import load_metric
-from .zeroshot_metrics import zeroshot_scores
+from .metrics.zeroshot import zeroshot_scores
 
 logger = logging.getLogger(__name__)
 

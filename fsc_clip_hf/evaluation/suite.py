@@ -4,7 +4,7 @@
 :func:`fsc_clip_hf.evaluation.benchmarks.evaluate_benchmarks`). It never stops half way: a benchmark whose
 data is absent is listed under ``missing`` with the download to make, one that fails is listed under
 ``failed``, and the others are scored. The returned dict (``results.json``) extends the layout that
-``fsc_clip_hf.model_card`` reads::
+``fsc_clip_hf.release.model_card`` reads::
 
     {
       "model": "<name or path>",

@@ -8,20 +8,13 @@ Resources (spaCy English pipeline, WordNet 3.0): ``python -m fsc_clip_hf.negativ
 Pre-compute a corpus: ``python -m fsc_clip_hf.negatives precompute --input captions.txt --output cache``.
 """
 
-import importlib
+from ..lazy import lazy_exports
 
-# Exported names -> defining submodule. Imported on first access, so that running a submodule as a
-# script (``python -m fsc_clip_hf.negatives.resources``) does not import it twice.
-_EXPORTS = {
+# Imported on first access, so that running a submodule as a script
+# (``python -m fsc_clip_hf.negatives.resources``) does not import it twice.
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "HardNegativeGenerator": "generator",
     "ResourceMissingError": "resources",
     "STYLES": "styles",
     "parse_style": "styles",
-}
-__all__ = list(_EXPORTS)
-
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+})

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..cli import ArgumentParser
+from ..argparsing import ArgumentParser
 from . import options as negative_options
 from .resources import DEFAULT_SPACY_MODEL, ResourceMissingError
 
@@ -33,7 +33,7 @@ def _option_values(args, candidate_only=False) -> dict:
 
 
 def _show(args) -> None:
-    from .cache import read_records
+    from .corpus import read_records
     from .show import format_tables, generate, pick, write_html
 
     if bool(args.captions) == bool(args.input):
@@ -89,7 +89,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "precompute":
-            from .cache import precompute
+            from .precompute import precompute
 
             start = time.perf_counter()
             out = precompute(args.input, args.output, caption_column=args.caption_column, style=args.style,

@@ -29,7 +29,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from ..cli import ArgumentParser
+from ..argparsing import ArgumentParser
 
 INSTALL_COMMAND = "python -m fsc_clip_hf.negatives.resources install"
 DEFAULT_SPACY_MODEL = "en_core_web_sm"

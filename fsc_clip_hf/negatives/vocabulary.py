@@ -57,8 +57,8 @@ class Vocabulary:
             data = json.loads(path.read_text(encoding="utf-8"))
             if isinstance(data, dict) and data.get("format") == VOCABULARY_FORMAT:
                 return cls(data["counts"], min_count, str(path))
-        from .cache import read_captions
         from ..data.captions import normalize_caption
+        from .corpus import read_captions
 
         return cls.from_captions((normalize_caption(c) for c in read_captions(path, caption_column)),
                                  min_count, str(path))

@@ -37,7 +37,7 @@ import torch
 from PIL import Image
 from transformers import CLIPImageProcessorPil, CLIPProcessor
 
-from fsc_clip_hf.cli import ArgumentParser
+from fsc_clip_hf.argparsing import ArgumentParser
 from fsc_clip_hf.data import FSCCollator, load_image_text_dataset
 from fsc_clip_hf.data.augment import TRAIN_TRANSFORMS, build_train_transform, random_resized_crop_box
 from fsc_clip_hf.data.images import decode_image

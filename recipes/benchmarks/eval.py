@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
 
-from fsc_clip_hf.cli import ArgumentParser
+from fsc_clip_hf.argparsing import ArgumentParser
 from fsc_clip_hf.data.synthetic import load_synthetic_world, write_synthetic_world
 from fsc_clip_hf.evaluation.suite import evaluate_model
 

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from fsc_clip_hf import losses
-from fsc_clip_hf.cli import ArgumentParser
+from fsc_clip_hf.argparsing import ArgumentParser
 from fsc_clip_hf.losses import FSCLossConfig, fsc_clip_loss, patch_weights
 
 TARGET_TIME, TARGET_MEMORY = 0.5, 0.6

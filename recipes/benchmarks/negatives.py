@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fsc_clip_hf.cli import ArgumentParser
+from fsc_clip_hf.argparsing import ArgumentParser
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CAPTIONS = REPO / "tests" / "fixtures" / "coco_style_captions.txt"
@@ -102,8 +102,8 @@ def measure_disk(captions, args):
     (candidates and replacement lists decoded from disk) and later epochs."""
     import datasets
 
-    from fsc_clip_hf.negatives.cache import precompute
     from fsc_clip_hf.negatives.inflection import load_inflection_tables
+    from fsc_clip_hf.negatives.precompute import precompute
 
     datasets.disable_progress_bars()  # keep the table readable
     load_inflection_tables()  # a resource like the others, loaded before timing

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from transformers import CLIPConfig
 
-from fsc_clip_hf.cli import ArgumentParser
+from fsc_clip_hf.argparsing import ArgumentParser
 from fsc_clip_hf.losses import FSCLossConfig, fsc_clip_loss
 from fsc_clip_hf.modeling import FSCCLIPModel, tiny_clip_config
 

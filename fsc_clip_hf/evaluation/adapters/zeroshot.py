@@ -42,7 +42,7 @@ import numpy as np
 
 from ..images import ImageFile
 from ..items import IMAGE_ABSENT, MALFORMED, BenchmarkData, ZeroShotTask
-from ..zeroshot_metrics import METRICS
+from ..metrics.zeroshot import METRICS
 from .base import Benchmark, read_jsonl, read_lines
 from .elevater import FOLDER as ELEVATER_FOLDER
 from .elevater import elevater_prompts, find_release, read_release

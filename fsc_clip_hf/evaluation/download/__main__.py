@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from ...cli import ArgumentParser
+from ...argparsing import ArgumentParser
 from ..adapters import BENCHMARKS, GROUPS
 from . import FAILED, download_benchmarks, format_rows
 

@@ -13,12 +13,17 @@ from pathlib import Path
 from safetensors.torch import save_file
 from transformers import CLIPModel, CLIPProcessor, CLIPTokenizer
 
-from ..image_processing import open_clip_image_processor
-from ..processor import check_processor, load_processor
-from ..tokenizer import clip_tokenizer, is_clip_vocabulary
-from .authors_lora import DEFAULT_ALPHA, merge_authors_lora
-from .configs import (ARCHITECTURES, clip_config_from_state_dict, open_clip_geometry, open_clip_model_config,
-                      open_clip_preprocess_config)
+from ...image_processing import open_clip_image_processor
+from ...lora.authors_merge import DEFAULT_ALPHA, merge_authors_lora
+from ...processor import check_processor, load_processor
+from ...tokenizer import clip_tokenizer, is_clip_vocabulary
+from .configs import (
+    ARCHITECTURES,
+    clip_config_from_state_dict,
+    open_clip_geometry,
+    open_clip_model_config,
+    open_clip_preprocess_config,
+)
 from .weights import hf_to_open_clip, load_open_clip_state_dict, open_clip_to_hf
 
 logger = logging.getLogger(__name__)

@@ -23,9 +23,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data.sources import HUB_WEBDATASETS, NEGCLIP_NAME, NEGCLIP_URL
-from .data.tables import table_format
-from .training_args import FSCTrainingArguments
+from ..data.sources import HUB_WEBDATASETS, NEGCLIP_NAME, NEGCLIP_URL
+from ..data.tables import table_format
+from .arguments import FSCTrainingArguments
 
 OK, MISSING, NOTE = "ok", "MISSING", "note"
 EXIT_MISSING = 2
@@ -239,7 +239,7 @@ def _tokenizer_mismatch(path: str, args: FSCTrainingArguments, option: str) -> s
         return None
     from transformers import CLIPConfig
 
-    from .processor import TokenizerMismatchError, load_processor
+    from ..processor import TokenizerMismatchError, load_processor
 
     try:
         load_processor(path, CLIPConfig.from_pretrained(model).text_config, option=option, pixels=args.pixels)
@@ -267,7 +267,7 @@ def check_data(args: FSCTrainingArguments, hub: _Hub) -> list[Check]:
     if os.path.isdir(data) or (table_format(data) and os.path.isfile(data)):
         return [Check(piece, OK, data, "local " + ("folder" if os.path.isdir(data) else "table"))]
     if table_format(data) or data.endswith(".tar") or any(c in data for c in "*?[{"):
-        from .data.shards import expand_shard_pattern
+        from ..data.shards import expand_shard_pattern
 
         try:
             shards = expand_shard_pattern(data) if not table_format(data) else []
@@ -309,7 +309,7 @@ def _check_negclip(root: str | None) -> list[Check]:
 
 
 def _check_hub_webdataset(name: str, root: str | None, hub: _Hub) -> Check:
-    from .data.sources import _find_local_shards
+    from ..data.sources import _find_local_shards
 
     repo, folder, _ = HUB_WEBDATASETS[name]
     local = os.path.join(root or "data", folder)
@@ -331,8 +331,8 @@ def check_negatives(args: FSCTrainingArguments) -> list[Check]:
     style = args.add_random_text_hard_negatives
     if not style:
         return []
-    from .negatives import resources
-    from .negatives.styles import parse_style, style_parts
+    from ..negatives import resources
+    from ..negatives.styles import parse_style, style_parts
 
     checks = []
     try:
@@ -361,8 +361,8 @@ def check_eval(args: FSCTrainingArguments) -> list[Check]:
     names = args.eval_benchmarks
     if not names:
         return []
-    from .evaluation.adapters import resolve_benchmarks
-    from .evaluation.benchmarks import benchmark_problems
+    from ..evaluation.adapters import resolve_benchmarks
+    from ..evaluation.benchmarks import benchmark_problems
 
     root = args.eval_data_root
     if root is None:
@@ -400,7 +400,7 @@ def check_push(args: FSCTrainingArguments, hub: _Hub) -> list[Check]:
 
     if hub.offline:
         return [Check("Hub upload", MISSING, args.hub_model_id or "push_to_hub", "HF_HUB_OFFLINE is set",
-                      "--push_to_hub false (push final/ later with fsc_clip_hf.hub.push_release), or unset HF_HUB_OFFLINE")]
+                      "--push_to_hub false (push final/ later with fsc_clip_hf.release.hub.push_release), or unset HF_HUB_OFFLINE")]
     if args.hub_token is None and get_token() is None:
         return [Check("Hub upload", MISSING, args.hub_model_id or "push_to_hub", "no Hub token",
                       "hf auth login, or export HF_TOKEN=<a write token>")]

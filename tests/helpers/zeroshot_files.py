@@ -26,8 +26,9 @@ import tarfile
 import zipfile
 
 import numpy as np
-from eval_fixtures import BLUE, GREEN, RED, write_json, write_jsonl, write_text
 from PIL import Image
+
+from .eval_fixtures import BLUE, GREEN, RED, write_json, write_jsonl, write_text
 
 RGB = ["red", "green", "blue"]
 RB = ["red", "blue"]

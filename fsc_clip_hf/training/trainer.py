@@ -12,12 +12,12 @@ from torch.utils.data import DataLoader
 from transformers import Trainer, TrainerCallback
 from transformers.trainer_utils import IntervalStrategy
 
+from ..data.callbacks import DataEpochCallback
+from ..data.resume import PLACEHOLDER_KEY, STREAM_KEY, SeekableStream, TaggedCollate
+from ..losses import FSCLoss
+from .arguments import FSCTrainingArguments
 from .checkpoints import rotate_checkpoints, write_marker
-from .data.callbacks import DataEpochCallback
-from .data.resume import PLACEHOLDER_KEY, STREAM_KEY, SeekableStream, TaggedCollate
-from .losses import FSCLoss
 from .schedules import ScheduleFollowsGlobalStep, open_clip_cosine_schedule
-from .training_args import FSCTrainingArguments
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ class FSCTrainer(Trainer):
         the Trainer calls this at each evaluation step of `eval_strategy`."""
         if not self.args.eval_benchmarks:
             return super().evaluate(eval_dataset, ignore_keys, metric_key_prefix)
-        from .evaluation.suite import flat_scores
+        from ..evaluation.suite import flat_scores
 
         metrics = {f"{metric_key_prefix}_{name}": value for name, value in flat_scores(self.benchmark_results()).items()}
         self.log(metrics)
@@ -202,7 +202,7 @@ class FSCTrainer(Trainer):
         """The evaluation suite's full results (``evaluate_model``'s dict) for the model being trained on
         `eval_benchmarks`, embedded with the Trainer's evaluation batch size and loader workers. Every
         process of a distributed run calls this: the embedding work is split across them."""
-        from .evaluation.benchmarks import evaluate_benchmarks
+        from ..evaluation.benchmarks import evaluate_benchmarks
 
         args = self.args
         # evaluate_model puts the model in eval mode and back.

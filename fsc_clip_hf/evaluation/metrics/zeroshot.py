@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from .metrics import load_metric
+from . import load_metric
 
 # metric key (as reported per task): (its name in ELEVATER's configs, label for tables, Hub metric type)
 METRICS = {

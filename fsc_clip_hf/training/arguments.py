@@ -10,10 +10,10 @@ from dataclasses import dataclass, field, fields
 
 from transformers import TrainingArguments
 
-from .data.augment import TRAIN_TRANSFORMS
-from .lora import LORA_STYLES
-from .losses import FSCLossConfig
-from .negatives.options import NEGATIVE_OPTIONS
+from ..data.augment import TRAIN_TRANSFORMS
+from ..lora.adapters import LORA_STYLES
+from ..losses import FSCLossConfig
+from ..negatives.options import NEGATIVE_OPTIONS
 from .schedules import WARMUP_STYLES
 
 

@@ -6,9 +6,9 @@ pickled training arguments, which can carry a token):
     config.json, model.safetensors      the weights as a plain ``CLIPModel`` (LoRA merged in)
     processor files                     tokenizer + image processor, as ``CLIPProcessor.save_pretrained`` writes them
     open_clip_config.json,              the same model for open_clip: ``local-dir:<folder>`` / ``hf-hub:<repo>``
-    open_clip_model.safetensors         (``fsc_clip_hf.convert_open_clip``)
-    README.md                           the model card (``fsc_clip_hf.model_card``)
-    results.json                        evaluation results (layout in ``fsc_clip_hf.model_card``), when given
+    open_clip_model.safetensors         (``fsc_clip_hf.release.convert_open_clip``)
+    README.md                           the model card (``fsc_clip_hf.release.model_card``)
+    results.json                        evaluation results (layout in ``fsc_clip_hf.release.model_card``), when given
     recipe.yaml                         the training recipe, secrets removed
     eval/                               extra result files (full JSON, tables, plots), when given
     adapter/                            LoRA runs only: the PEFT adapter alone

@@ -22,12 +22,12 @@ import torch
 from accelerate import PartialState
 from transformers import CLIPModel
 
-from ..cli import ArgumentParser
+from ..argparsing import ArgumentParser
+from ..evaluation.adapters import BENCHMARKS, GROUPS
+from ..evaluation.report import coverage_line, write_report
+from ..evaluation.suite import evaluate_model
 from ..processor import PIXELS, load_processor
-from .adapters import BENCHMARKS, GROUPS
-from .report import coverage_line, write_report
-from .suite import evaluate_model
-from .wise_ft_sweep import parse_alphas, run_sweep
+from ..release.wise_ft_sweep import parse_alphas, run_sweep
 
 logger = logging.getLogger(__name__)
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -57,7 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="exit 0 although some requested benchmarks have no data (a failed one still exits 1)")
     parser.add_argument("--wise_ft_alphas", type=parse_alphas, default=None,
                         help="comma-separated WiSE-FT alphas (0: --pretrained, 1: the model): evaluates each, writes "
-                             "a results row per alpha and the Comp-vs-ZS curve (fsc_clip_hf.evaluation.wise_ft_sweep)")
+                             "a results row per alpha and the Comp-vs-ZS curve (fsc_clip_hf.release.wise_ft_sweep)")
     parser.add_argument("--pretrained", default=None, help="with --wise_ft_alphas: the CLIP the model was fine-tuned from")
     parser.add_argument("--wise_ft_lora_factors", action="store_true",
                         help="with --wise_ft_alphas: interpolate as the authors' code does for LoRA runs (alpha^2)")

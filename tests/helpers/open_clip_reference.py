@@ -55,7 +55,7 @@ def main(workdir: str, torchvision_dir: str) -> None:
     from PIL import Image
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from _authors_lora import add_authors_lora, as_saved_by_the_authors
+    from authors_lora import add_authors_lora, as_saved_by_the_authors
 
     work = Path(workdir)
     request = torch.load(work / "request.pt", weights_only=False)

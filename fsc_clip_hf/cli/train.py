@@ -1,55 +1,13 @@
-"""Command-line entry points (the scripts in recipes/ are thin wrappers around these).
-
-Every command line of the project names its options with underscores, as transformers does
-(``--output_dir``), and accepts the dashed spelling too (``--output-dir``): :class:`ArgumentParser`
-adds the alias to each option, and ``HfArgumentParser`` does the same for the training options.
-"""
+"""`recipes/train.py`: parse and check the recipe, run the pre-flight, train, say where it all went."""
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 
 DATA_LINE_LOGGER = "fsc_clip_hf.data.callbacks"
 # Libraries that print through their own handler: their records must not reach ours a second time.
 OWN_HANDLER_LIBRARIES = ("huggingface_hub", "transformers", "datasets", "accelerate", "evaluate")
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """``argparse.ArgumentParser`` whose long options take underscores and accept dashes as well:
-    ``add_argument("--data_root")`` also answers to ``--data-root``. Sub-command parsers inherit it."""
-
-    def add_argument(self, *names, **kwargs):
-        return super().add_argument(*with_dashed_aliases(names), **kwargs)
-
-    def add_argument_group(self, *args, **kwargs):
-        group = super().add_argument_group(*args, **kwargs)
-        group.add_argument = _aliasing(group.add_argument)
-        return group
-
-    def add_mutually_exclusive_group(self, **kwargs):
-        group = super().add_mutually_exclusive_group(**kwargs)
-        group.add_argument = _aliasing(group.add_argument)
-        return group
-
-
-def with_dashed_aliases(names) -> list[str]:
-    """``("--data_root",)`` -> ``["--data_root", "--data-root"]``; positional and short names unchanged."""
-    out = list(names)
-    for name in names:
-        if name.startswith("--") and "_" in name[2:]:
-            alias = "--" + name[2:].replace("_", "-")
-            if alias not in out:
-                out.append(alias)
-    return out
-
-
-def _aliasing(add_argument):
-    def add(*names, **kwargs):
-        return add_argument(*with_dashed_aliases(names), **kwargs)
-
-    return add
 
 
 def setup_logging(args) -> None:
@@ -76,22 +34,23 @@ def quiet_library_propagation() -> None:
             library.propagate = False
 
 
-def train_main(argv: list[str] | None = None) -> None:
+def train_main(argv: list[str] | None = None, recipes_dir: str | None = None) -> None:
     """`recipes/train.py`: parse and check the recipe, run the pre-flight, train, say where it all went.
 
     Exits 2 when the recipe is wrong or a piece is missing (the pre-flight's table says which and how
-    to get it); with `--dry_run`, after the pre-flight (0 when everything is in place).
+    to get it); with `--dry_run`, after the pre-flight (0 when everything is in place). A bare recipe name
+    is looked for in ``recipes_dir`` (the script's folder), then ``./recipes``.
     """
-    from .configs import PrecisionUnavailable, RecipeError, parse_command, resolved_recipe
-    from .preflight import EXIT_MISSING, precision_check, run_preflight
+    from ..training.preflight import EXIT_MISSING, precision_check, run_preflight
+    from ..training.recipes import PrecisionUnavailable, RecipeError, parse_command, resolved_recipe
 
     extra = []
     try:
         try:
-            command = parse_command(argv)
+            command = parse_command(argv, recipes_dir)
         except PrecisionUnavailable as error:
             # Everything else is still checked, so that one run lists every missing piece.
-            command = parse_command([*(argv or []), "--bf16", "false"])
+            command = parse_command([*(argv or []), "--bf16", "false"], recipes_dir)
             extra.append(precision_check(error))
     except (RecipeError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -117,14 +76,14 @@ def train_main(argv: list[str] | None = None) -> None:
 
 def _train(args) -> None:
     if args.model_name_or_path == "synthetic":
-        from .demo import run_demo
+        from ..training.demo import run_demo
 
         run_demo(args)
         if args.should_log:
             print(f"results: {args.output_dir}/demo_results.md (and .json, demo_comp_vs_zs.png); each model's "
                   f"report in {args.output_dir}/eval/<model>/", flush=True)
         return
-    from .pipeline import run_training, save_final
+    from ..training.pipeline import run_training, save_final
 
     trainer = run_training(args)
     folder = save_final(trainer)

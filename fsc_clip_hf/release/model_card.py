@@ -1,11 +1,11 @@
 """Model cards for FSC-CLIP checkpoints: Hub metadata (with a ``model-index``) and a Markdown body.
 
-The body comes from the Jinja template ``fsc_clip_hf/model_cards/template.md`` (package data); the YAML
+The body comes from the Jinja template ``fsc_clip_hf/release/model_card_template.md`` (package data); the YAML
 metadata is built with ``huggingface_hub``'s ``ModelCardData`` / ``EvalResult`` and the rendered card is
 parsed back through ``ModelCard``, so a card that the Hub's client classes reject is never returned.
 
 Results layout (scores in percent, every section optional). The evaluation report writes it and
-``fsc_clip_hf.hub.prepare_release`` stores it as ``results.json`` beside the weights::
+``fsc_clip_hf.release.hub.prepare_release`` stores it as ``results.json`` beside the weights::
 
     {
       "summary":    {"comp": 54.2, "zs": 55.7, "i2t_r1": 66.3, "t2i_r1": 58.3},
@@ -152,7 +152,7 @@ def is_hub_id(value: str) -> bool:
 
 def hub_datasets(train_data: str | None) -> list[str]:
     """The Hub dataset ids a ``train_data`` value names (for the card's ``datasets`` metadata)."""
-    from .data.sources import HUB_WEBDATASETS
+    from ..data.sources import HUB_WEBDATASETS
 
     if train_data in HUB_WEBDATASETS:
         return [HUB_WEBDATASETS[train_data][0]]
@@ -242,8 +242,8 @@ def build_eval_results(results: Mapping[str, Any] | None) -> list[EvalResult]:
 def _zeroshot_metric(name: str) -> tuple[str, str]:
     """``(Hub metric type, label)`` of zero-shot task ``name``'s figure: ELEVATER's metric of the task,
     top-1 accuracy for a name the evaluation does not know."""
-    from .evaluation.adapters.zeroshot import TASK_BY_NAME
-    from .evaluation.zeroshot_metrics import METRICS
+    from ..evaluation.adapters.zeroshot import TASK_BY_NAME
+    from ..evaluation.metrics.zeroshot import METRICS
 
     task = TASK_BY_NAME.get(name)
     _, label, metric_type = METRICS[task.metric if task else "top1"]
@@ -356,7 +356,7 @@ def build_model_card(
 
 
 def _template() -> jinja2.Template:
-    source = resources.files("fsc_clip_hf.model_cards").joinpath("template.md").read_text(encoding="utf-8")
+    source = resources.files("fsc_clip_hf.release").joinpath("model_card_template.md").read_text(encoding="utf-8")
     # StrictUndefined: a misspelt variable in the template fails loudly instead of leaving a blank.
     env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)

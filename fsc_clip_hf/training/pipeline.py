@@ -8,19 +8,19 @@ import math
 import os
 import tempfile
 
+from ..data import DataEpochCallback, FSCCollator, load_image_text_dataset
+from ..data.augment import build_train_transform
+from ..evaluation.benchmarks import check_benchmarks
+from ..evaluation.report import write_report
+from ..lora.adapters import apply_lora
+from ..losses import FSCLossConfig
+from ..modeling import FSCCLIPModel
+from ..processor import load_processor
+from ..release.hub import release_from_trainer
+from ..release.model_card import hub_base_model, hub_datasets, run_settings
+from .arguments import FSCTrainingArguments
 from .checkpoints import latest_complete_checkpoint, verify_checkpoint
-from .data import DataEpochCallback, FSCCollator, load_image_text_dataset
-from .data.augment import build_train_transform
-from .evaluation.benchmarks import check_benchmarks
-from .evaluation.report import write_report
-from .hub import release_from_trainer
-from .lora import apply_lora
-from .losses import FSCLossConfig
-from .model_card import hub_base_model, hub_datasets, run_settings
-from .modeling import FSCCLIPModel
-from .processor import load_processor
 from .trainer import FSCTrainer
-from .training_args import FSCTrainingArguments
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def build_negative_generator(args: FSCTrainingArguments, train_data: str | None 
     `train_data` (default `args.train_data`) can supply the corpus vocabulary."""
     if not args.add_random_text_hard_negatives:
         return None
-    from .negatives.options import NEGATIVE_OPTIONS, generator_from_options  # spaCy: only when negatives are used
+    from ..negatives.options import NEGATIVE_OPTIONS, generator_from_options  # spaCy: only when negatives are used
 
     generator = generator_from_options(
         args.add_random_text_hard_negatives,

@@ -1,6 +1,7 @@
 """YAML recipes with command-line overrides, parsed into `FSCTrainingArguments`.
 
-`--config laioncoco_b32.yaml` (a bare file name resolves inside `recipes/`) sets the defaults; any
+`--config laioncoco_b32` (a bare name, with or without `.yaml`, resolves inside the recipes folder of the
+script, `recipes/`, or `./recipes`) sets the defaults; any
 option on the command line overrides it (`--learning_rate 1e-5`). Every recipe value is converted
 with its option's type when the recipe is read, and the options are checked together before anything
 is built, so a wrong value fails at once with the file and the option named:
@@ -8,7 +9,7 @@ is built, so a wrong value fails at once with the file and the option named:
     recipe recipes/x.yaml: per_device_train_batch_size: 1.5 is not an int
 
 `--print_config` prints the resolved recipe (the recipe's values with the command line's on top, not
-the built-in defaults) and exits; `--dry_run` runs the pre-flight only (`fsc_clip_hf.preflight`).
+the built-in defaults) and exits; `--dry_run` runs the pre-flight only (`fsc_clip_hf.training.preflight`).
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from typing import Any
 import yaml
 from transformers import HfArgumentParser, TrainingArguments
 
-from .training_args import FSCTrainingArguments
+from .arguments import FSCTrainingArguments
 
-RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
+RECIPE_SUFFIX = ".yaml"
 COMMAND_LINE = "the command line"
 USAGE = "[accelerate launch] recipes/train.py --config RECIPE [--option value ...] [--print_config] [--dry_run]"
 
@@ -70,21 +71,28 @@ class PrecisionUnavailable(RecipeError):
         self.fix = fix
 
 
-def resolve_recipe(name: str) -> Path:
-    """A path as given, or a bare file name inside `recipes/`."""
-    path = Path(name)
-    if path.exists():
-        return path
-    candidate = RECIPES_DIR / name
-    if candidate.exists():
-        return candidate
-    known = sorted(p.name for p in RECIPES_DIR.glob("*.yaml")) if RECIPES_DIR.is_dir() else []
-    raise FileNotFoundError(f"recipe {name!r} not found as a path nor in {RECIPES_DIR}; known recipes: {known}")
+def recipe_folders(recipes_dir: str | Path | None = None) -> list[Path]:
+    """Where a bare recipe name is looked for: ``recipes_dir`` (the folder of ``recipes/train.py``, which
+    passes it), then ``./recipes``."""
+    folders = [Path(recipes_dir)] if recipes_dir is not None else []
+    return [*folders, Path.cwd() / "recipes"]
 
 
-def load_recipe(name: str) -> dict:
+def resolve_recipe(name: str, recipes_dir: str | Path | None = None) -> Path:
+    """A path as given, or a bare name (``laioncoco_b32`` or ``laioncoco_b32.yaml``) in :func:`recipe_folders`."""
+    names = [name] if name.endswith(RECIPE_SUFFIX) else [name, name + RECIPE_SUFFIX]
+    folders = recipe_folders(recipes_dir)
+    for candidate in [Path(n) for n in names] + [folder / n for folder in folders for n in names]:
+        if candidate.is_file():
+            return candidate
+    known = sorted({p.stem for folder in folders if folder.is_dir() for p in folder.glob(f"*{RECIPE_SUFFIX}")})
+    where = " nor in ".join(str(folder) for folder in folders if folder.is_dir()) or "any recipes folder"
+    raise FileNotFoundError(f"recipe {name!r} not found as a path nor in {where}; known recipes: {', '.join(known)}")
+
+
+def load_recipe(name: str, recipes_dir: str | Path | None = None) -> dict:
     """The recipe's options as a dict, checked against the known option names (values as written)."""
-    path = resolve_recipe(name)
+    path = resolve_recipe(name, recipes_dir)
     try:
         options = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:
@@ -149,13 +157,14 @@ def _group_options(parser: argparse.ArgumentParser) -> None:
         parser._action_groups.remove(groups[OTHER_GROUP])
 
 
-def parse_command(argv: list[str] | None = None) -> Command:
-    """`[--config RECIPE] [--option value ...] [--print_config] [--dry_run]`, checked (see the module)."""
+def parse_command(argv: list[str] | None = None, recipes_dir: str | Path | None = None) -> Command:
+    """`[--config RECIPE] [--option value ...] [--print_config] [--dry_run]`, checked (see the module);
+    a bare recipe name is looked for in ``recipes_dir``, then ``./recipes``."""
     parser = build_parser()
     known, _ = parser.parse_known_args(argv)
     recipe, given, sources = None, {}, {}
     if known.config:
-        recipe = resolve_recipe(known.config)
+        recipe = resolve_recipe(known.config, recipes_dir)
         given = convert_recipe(parser, load_recipe(str(recipe)), recipe)
         sources = dict.fromkeys(given, f"recipe {recipe}")
         # Converted values are not strings, so argparse keeps them as they are.
@@ -336,7 +345,7 @@ def check_options(args: FSCTrainingArguments, sources: dict) -> None:
         raise RecipeError(f"{_where(sources, 'train_data')}: train_data: synthetic is the demo's world and goes with "
                           "model_name_or_path: synthetic; give the data to train on")
     if args.base_model is not None:
-        from .model_card import is_hub_id
+        from ..release.model_card import is_hub_id
 
         if not is_hub_id(args.base_model):
             raise RecipeError(f"{_where(sources, 'base_model')}: base_model: {args.base_model!r} is not a Hub id "
@@ -346,7 +355,7 @@ def check_options(args: FSCTrainingArguments, sources: dict) -> None:
     except ValueError as error:
         raise RecipeError(f"{_where(sources, 'loss_name')}: {error}") from None
     if args.add_random_text_hard_negatives is not None:
-        from .negatives.styles import parse_style  # light: no spaCy
+        from ..negatives.styles import parse_style  # light: no spaCy
 
         try:
             parse_style(args.add_random_text_hard_negatives)

@@ -1,6 +1,6 @@
 """LoRA on both CLIP towers, as the published LoRA recipes use it, in two forms (`lora_style`).
 
-* `authors` (the published `*_lora` recipes): the authors' form, see `lora_authors`: a fused q/k/v
+* `authors` (the published `*_lora` recipes): the authors' form, see `.authors`: a fused q/k/v
   adapter with a shared, xavier-initialised A and B, zero-B adapters on out_proj and the MLPs, and
   loralib's Conv2d LoRA (rank r·k) on the patch embedding. 4,141,056 trainable parameters for
   ViT-B/32 at r = 4.
@@ -19,7 +19,7 @@ import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from torch import nn
 
-from .lora_authors import LoralibConv2d, fuse_qkv_adapters
+from .authors import LoralibConv2d, fuse_qkv_adapters
 
 logger = logging.getLogger(__name__)
 

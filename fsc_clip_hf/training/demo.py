@@ -28,11 +28,10 @@ import os
 import torch
 from transformers import set_seed
 
-from .data.synthetic import load_synthetic_world, write_synthetic_world
-from .data.synthetic import render, scenes, tokenizer, world
-from .modeling import FSCCLIPModel, tiny_clip_config
+from ..data.synthetic import load_synthetic_world, render, scenes, tokenizer, world, write_synthetic_world
+from ..modeling import FSCCLIPModel, tiny_clip_config
+from .arguments import FSCTrainingArguments
 from .pipeline import final_dir, run_training, save_final
-from .training_args import FSCTrainingArguments
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +171,6 @@ def run_demo(args: FSCTrainingArguments) -> dict:
 
 
 def report(args: FSCTrainingArguments, checkpoints: dict[str, dict], world_dir: str) -> dict:
-    from .evaluation.synthetic_report import evaluate_checkpoints
+    from ..evaluation.synthetic_report import evaluate_checkpoints
 
     return evaluate_checkpoints(checkpoints, os.path.join(world_dir, args.synthetic_eval_split), args.output_dir)

@@ -1,5 +1,5 @@
 """A WiSE-FT sweep through the evaluation suite: ``recipes/eval.py --wise_ft_alphas 0,0.25,0.5,0.75,1
---pretrained P`` (:mod:`fsc_clip_hf.wise_ft` for the interpolation).
+--pretrained P`` (:mod:`fsc_clip_hf.release.wise_ft` for the interpolation).
 
 The model is evaluated once per α (each image and caption embedded once per α, by one
 :func:`~fsc_clip_hf.evaluation.suite.evaluate_model` call), in place: its weights are set to θ(α) and
@@ -16,10 +16,10 @@ import json
 import logging
 import os
 
-from ..wise_ft import effective_alpha, interpolate, load_pretrained_state
-from .published import fsc_clip_runs
-from .report import _cell, _table, coverage_line, plot_comp_vs_zs, write_report
-from .suite import evaluate_model
+from ..evaluation.published import fsc_clip_runs
+from ..evaluation.report import _cell, _table, coverage_line, plot_comp_vs_zs, write_report
+from ..evaluation.suite import evaluate_model
+from .wise_ft import effective_alpha, interpolate, load_pretrained_state
 
 logger = logging.getLogger(__name__)
 FILES = ("wise_ft.json", "wise_ft.md", "wise_ft_comp_vs_zs.png")

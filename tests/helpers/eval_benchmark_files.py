@@ -10,8 +10,9 @@ import os
 import tarfile
 
 import numpy as np
-from eval_fixtures import BLUE, GREEN, RED, colours, halves, image, write_json, write_jsonl, write_text
 from PIL import Image
+
+from .eval_fixtures import BLUE, GREEN, RED, colours, halves, image, write_json, write_jsonl, write_text
 
 PURPLE = (128, 0, 128)
 

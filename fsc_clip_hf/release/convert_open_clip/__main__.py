@@ -1,18 +1,18 @@
-"""``python -m fsc_clip_hf.convert_open_clip``: open_clip → Hugging Face CLIP, or back with ``--to_open_clip``."""
+"""``python -m fsc_clip_hf.release.convert_open_clip``: open_clip → Hugging Face CLIP, or back with ``--to_open_clip``."""
 
 from __future__ import annotations
 
 import logging
 
-from ..cli import ArgumentParser
-from .authors_lora import DEFAULT_ALPHA
+from ...argparsing import ArgumentParser
+from ...lora.authors_merge import DEFAULT_ALPHA
 from .checkpoint import OPEN_CLIP_CONFIG, OPEN_CLIP_WEIGHTS, convert_checkpoint, convert_to_open_clip
 from .configs import ARCHITECTURES, HIDDEN_ACTS
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = ArgumentParser(
-        prog="python -m fsc_clip_hf.convert_open_clip",
+        prog="python -m fsc_clip_hf.release.convert_open_clip",
         description="Convert an open_clip CLIP checkpoint (e.g. the FSC-CLIP authors' releases, LoRA ones "
                     "included) to a Hugging Face CLIP folder, or, with --to_open_clip, add open_clip's files "
                     "to a Hugging Face CLIP folder.",

@@ -1,0 +1,1 @@
+"""What the tests share: files written in the published formats, tiny models and worlds, paths."""

@@ -1,0 +1,24 @@
+"""A tiny synthetic world and a random CLIP that fits it: what a local training run needs, offline."""
+
+from pathlib import Path
+
+import torch
+
+from fsc_clip_hf.data.synthetic import load_synthetic_world, write_synthetic_world
+from fsc_clip_hf.modeling import FSCCLIPModel, tiny_clip_config
+
+
+def write_tiny_world(root: Path, num_train: int, num_test: int) -> dict[str, str]:
+    """Write the world (32-pixel images, one shard) and a tiny random CLIP (seed 0) under ``root``.
+
+    Returns the paths as strings: ``shards``, ``processor``, ``model``, ``eval``.
+    """
+    write_synthetic_world(str(root / "world"), seed=0, num_train=num_train, num_test=num_test, image_size=32,
+                          shard_size=250)
+    meta = load_synthetic_world(str(root / "world"))
+    config = tiny_clip_config(vocab_size=meta.vocab_size, image_size=32, eos_token_id=meta.eos_token_id,
+                              bos_token_id=meta.bos_token_id, pad_token_id=meta.pad_token_id)
+    torch.manual_seed(0)
+    FSCCLIPModel(config).save_pretrained(root / "model")
+    return dict(shards=str(root / "world" / "train-shards"), processor=str(root / "world" / "processor"),
+                model=str(root / "model"), eval=str(root / "world" / "eval"))
