@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .distributed import gather_batch, mean_over_processes
+from .options import OBJECTIVE, Bounds, check_values, option
 
 LOSS_NAMES = ("clip", "fsc-clip")
 NEG_LOSS_NAMES = ("cross_entropy", "focal_loss")
@@ -30,44 +31,48 @@ _NORM_EPS = 1e-12
 
 
 @dataclass
-class FSCLossConfig:
-    """Options of the objective, under the names the published recipes use.
+class LossOptions:
+    """The objective's options, under the names the published recipes use; their defaults are those of the
+    published FSC-CLIP recipes (ViT-B-32 on COCO / LAION-COCO). ``FSCLossConfig`` and
+    ``FSCTrainingArguments`` both build on this one declaration."""
 
-    The defaults are those of the published FSC-CLIP recipes (ViT-B-32 on COCO / LAION-COCO).
+    loss_name: str = option("fsc-clip", "clip | fsc-clip.", group=OBJECTIVE, recorded=True, choices=LOSS_NAMES)
+    neg_loss_name: str = option("focal_loss", "cross_entropy | focal_loss.", group=OBJECTIVE, recorded=True,
+                                choices=NEG_LOSS_NAMES)
+    focal_gamma: float = option(2.0, "Focal loss gamma.", group=OBJECTIVE, recorded=True, bounds=Bounds(0))
+    neg_label_smoothing: float | None = option(
+        0.02, "Negative-aware label smoothing.", group=OBJECTIVE, recorded=True,
+        bounds=Bounds(0, 1, high_open=True, also=(None,)))
+    apply_global_neg_loss: bool = option(True, "Global hard-negative term.", group=OBJECTIVE, recorded=True)
+    neg_loss_weight: float = option(0.5, "Weight of the global HN term (0 turns it off, as apply_global_neg_loss: "
+                                    "false does).", group=OBJECTIVE, recorded=True, bounds=Bounds(0))
+    apply_local_neg_loss: bool = option(True, "Local (token-level) hard-negative term.", group=OBJECTIVE,
+                                        recorded=True)
+    local_neg_weight: float = option(0.2, "Weight of the local HN term (0 turns it off, as apply_local_neg_loss: "
+                                     "false does).", group=OBJECTIVE, recorded=True, bounds=Bounds(0))
+    sim_normalizer: str = option("minmax", "minmax | softmax.", group=OBJECTIVE, recorded=True,
+                                 choices=SIM_NORMALIZERS)
+    sim_sparsify: bool = option(False, "Zero patch weights below 1/P (minmax only).", group=OBJECTIVE, recorded=True)
+    gather_with_grad: bool = option(
+        True, "Multi-process contrastive term: gather embeddings with gradient (the exact global-batch gradient) "
+              "or without (the authors' runs: 1/world_size of it). See distributed.py.", group=OBJECTIVE,
+        recorded=True)
+    hn_global_mean: bool = option(
+        False, "Multi-process hard-negative terms: mean over the global batch's rows with a negative (the exact "
+               "global-batch gradient) instead of each process's own mean (the authors'); they differ when the "
+               "processes keep different numbers of rows.", group=OBJECTIVE, recorded=True)
+
+
+@dataclass
+class FSCLossConfig(LossOptions):
+    """The objective's options (:class:`LossOptions`), checked.
+
     The hard-negative terms belong to `loss_name="fsc-clip"`; with `loss_name="clip"` the objective is
     plain CLIP fine-tuning, or NegCLIP when negatives are given.
     """
 
-    loss_name: str = "fsc-clip"
-    neg_loss_name: str = "focal_loss"
-    focal_gamma: float = 2.0
-    neg_label_smoothing: float | None = 0.02
-    apply_global_neg_loss: bool = True
-    neg_loss_weight: float = 0.5
-    apply_local_neg_loss: bool = True
-    local_neg_weight: float = 0.2
-    sim_normalizer: str = "minmax"
-    sim_sparsify: bool = False
-    # Multi-process runs: whether the contrastive term's gathered embeddings carry gradient (exact
-    # global-batch gradient) or not (the authors' runs: 1/world_size of it). See distributed.py.
-    gather_with_grad: bool = True
-    # Multi-process runs: whether each HN term is the mean over the global batch's rows that have a
-    # negative (exact: the step of one process with the whole batch) or over each process's own rows
-    # (the authors'); they differ when the processes keep different numbers of rows.
-    hn_global_mean: bool = False
-
     def __post_init__(self):
-        for name, allowed in (
-            ("loss_name", LOSS_NAMES),
-            ("neg_loss_name", NEG_LOSS_NAMES),
-            ("sim_normalizer", SIM_NORMALIZERS),
-        ):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"FSCLossConfig.{name}={getattr(self, name)!r}; expected one of {allowed}.")
-        if self.neg_label_smoothing is not None and not 0.0 <= self.neg_label_smoothing < 1.0:
-            raise ValueError(f"FSCLossConfig.neg_label_smoothing={self.neg_label_smoothing}; expected [0, 1) or None.")
-        if self.focal_gamma < 0:
-            raise ValueError(f"FSCLossConfig.focal_gamma={self.focal_gamma}; expected >= 0.")
+        check_values(self, prefix="FSCLossConfig.")
         if self.sim_sparsify and self.sim_normalizer != "minmax":
             raise ValueError("FSCLossConfig.sim_sparsify applies to sim_normalizer='minmax' only.")
 

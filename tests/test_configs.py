@@ -62,7 +62,7 @@ def test_recipe_values_take_their_options_types(tmp_path):
     ({}, ["--loss_name", "clip", "--apply_global_neg_loss", "true"], COMMAND_LINE, "apply_global_neg_loss: true"),
     ({"add_random_text_hard_negatives": None}, [], "recipe", "fsc-clip (the default) needs hard negatives"),
     ({"add_random_text_hard_negatives": "swapp"}, [], "recipe", "unknown hard-negative style 'swapp'"),
-    ({"loss_name": "fsc"}, [], "recipe", "loss_name='fsc'"),
+    ({"loss_name": "fsc"}, [], "recipe", "loss_name: 'fsc' is not one of ['clip', 'fsc-clip']"),
     ({"train_data": None}, [], "recipe", "train_data is required"),
     ({"train_data": "synthetic"}, [], "recipe", "synthetic is the demo's world"),
     ({"base_model": "/models/clip"}, [], "recipe", "is not a Hub id"),
@@ -90,7 +90,7 @@ def test_train_data_has_no_default(tmp_path):
 
 
 def test_the_demo_refuses_a_wrong_objective_at_parse_time_before_any_pretraining(tmp_path):
-    with pytest.raises(RecipeError, match="loss_name='foo'"):
+    with pytest.raises(RecipeError, match="loss_name: 'foo' is not one of"):
         parse_args(["--config", "demo.yaml", "--output_dir", str(tmp_path), "--loss_name", "foo"])
 
 

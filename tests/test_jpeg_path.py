@@ -58,7 +58,7 @@ def test_draft_option_parses_and_the_published_recipes_decode_fully():
     base = ["--output_dir", "unused", "--use_cpu", "true", "--train_data", "corpus.csv", "--loss_name", "clip"]
     assert parse_args([*base, "--image_draft_size", "224"]).image_draft_size == 224
     assert parse_args(base).image_draft_size is None
-    with pytest.raises(ValueError, match="image_draft_size=0"):
+    with pytest.raises(ValueError, match="image_draft_size: 0 is below 1"):
         parse_args([*base, "--image_draft_size", "0"])
     published = sorted(p.stem for p in RECIPES.glob("*.yaml") if not p.stem.startswith("demo"))
     assert len(published) == 18

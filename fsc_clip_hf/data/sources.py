@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import posixpath
 import tarfile
 import zlib
 from dataclasses import dataclass
@@ -52,6 +53,15 @@ NEGCLIP_NAME = "train_neg_clip"
 NEGCLIP_URL = (
     "https://raw.githubusercontent.com/mertyg/vision-language-models-are-bows/main/temp_data/train_neg_clip.tsv"
 )
+COCO_TRAIN2014_URL = "http://images.cocodataset.org/zips/train2014.zip"
+# Where train_neg_clip's files may sit under train_data_root: the TSV, and the COCO 2014 images as
+# (folder, prefix of the TSV's image paths that the folder stands for). The TSV's paths read
+# "coco/train2014/COCO_train2014_....jpg".
+NEGCLIP_TSV_LOCATIONS = (f"{NEGCLIP_NAME}.tsv", f"coco/{NEGCLIP_NAME}.tsv")
+NEGCLIP_IMAGE_LAYOUTS = (("", ""), ("coco/images", "coco/"), ("images", "coco/"), ("", "coco/"))
+# The train2014 folder of each layout: coco/train2014, coco/images/train2014, images/train2014, train2014.
+NEGCLIP_IMAGE_FOLDERS = tuple(posixpath.join(base, "coco/train2014"[len(strip):])
+                              for base, strip in NEGCLIP_IMAGE_LAYOUTS)
 # In-memory tables are cut into this many shards: enough for DataLoader workers and processes to get
 # whole shards each (split_dataset_by_node splits by shard when the count divides evenly).
 TABLE_SHARDS = 64
@@ -261,12 +271,10 @@ def _table_source(table: Table) -> _Raw:
 def _negclip_image_base(table: Table, root: str) -> tuple[str, str]:
     """Find where the COCO 2014 images live: (base folder, prefix to strip from the TSV paths).
 
-    The TSV paths read ``coco/train2014/COCO_train2014_....jpg``; images may sit at
-    ``<root>/coco/train2014``, ``<root>/coco/images/train2014``, ``<root>/images/train2014`` or
-    ``<root>/train2014``.
+    The TSV paths read ``coco/train2014/COCO_train2014_....jpg``; images may sit in any of
+    :data:`NEGCLIP_IMAGE_FOLDERS` under ``root``.
     """
-    layouts = [(root, ""), (join_path(root, "coco", "images"), "coco/"), (join_path(root, "images"), "coco/"),
-               (root, "coco/")]
+    layouts = [(join_path(root, folder) if folder else root, strip) for folder, strip in NEGCLIP_IMAGE_LAYOUTS]
     probe = [p for p in table.images[:64] if p]
     for base, strip in layouts:
         if any(os.path.exists(join_path(base, p[len(strip):] if p.startswith(strip) else p)) for p in probe):
@@ -282,7 +290,7 @@ def _negclip_seed(request: _Request) -> _Raw:
     root = request.root
     if root is None:
         raise ValueError(f"{NEGCLIP_NAME} needs train_data_root: the folder holding {NEGCLIP_NAME}.tsv and COCO 2014")
-    candidates = [join_path(root, f"{NEGCLIP_NAME}.tsv"), join_path(root, "coco", f"{NEGCLIP_NAME}.tsv")]
+    candidates = [join_path(root, location) for location in NEGCLIP_TSV_LOCATIONS]
     path = next((p for p in candidates if os.path.exists(p)), None)
     if path is None:
         raise FileNotFoundError(f"{NEGCLIP_NAME}: annotation file not found at {' or '.join(candidates)}; "

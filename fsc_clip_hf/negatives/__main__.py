@@ -27,11 +27,6 @@ def _common(parser, candidate_only=False):
     negative_options.add_arguments(parser, candidate_only)
 
 
-def _option_values(args, candidate_only=False) -> dict:
-    names = negative_options.CANDIDATE_OPTIONS if candidate_only else negative_options.NEGATIVE_OPTIONS
-    return {name: getattr(args, name) for name in names}
-
-
 def _show(args) -> None:
     from .corpus import read_records
     from .show import format_tables, generate, pick, write_html
@@ -46,7 +41,7 @@ def _show(args) -> None:
         records = [(c, None) for c in args.captions]
     gen = negative_options.generator_from_options(
         args.style, seed=args.seed, spacy_model=args.spacy_model, train_data=args.input,
-        caption_column=args.caption_column, **_option_values(args))
+        caption_column=args.caption_column, options=negative_options.negative_options(args))
     shown = generate(gen, pick(records, args.n, args.seed), epoch=args.epoch)
     coverage, coverage_n = None, None
     if args.input and args.coverage_n > len(shown.captions):
@@ -94,7 +89,8 @@ def main(argv=None) -> int:
             start = time.perf_counter()
             out = precompute(args.input, args.output, caption_column=args.caption_column, style=args.style,
                              num_proc=args.num_proc, spacy_model=args.spacy_model, batch_size=args.batch_size,
-                             chunk_size=args.chunk_size, **_option_values(args, candidate_only=True))
+                             chunk_size=args.chunk_size,
+                             **{name: getattr(args, name) for name in negative_options.CANDIDATE_OPTIONS})
             print(f"wrote {out} in {time.perf_counter() - start:.1f}s")
         elif args.command == "vocabulary":
             from .vocabulary import Vocabulary

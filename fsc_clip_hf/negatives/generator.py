@@ -13,10 +13,10 @@ from ..data.captions import normalize_caption
 from . import resources
 from .candidates import build_candidates
 from .inflection import inflect, load_inflection_tables
-from .numbers import number_candidates
+from .numbers import REPLACE_NUMBERS, number_candidates
 from .parsing import CaptionParser
 from .prepositions import preposition_candidates
-from .replace import FIXED_POS, PREPOSITION_POS, REPLACE_NUMBERS, candidates_key, sample_replace
+from .replace import FIXED_POS, PREPOSITION_POS, candidates_key, sample_replace
 from .scene_graph import NUMBER_POS
 from .shuffle import sample_ngram_shuffle
 from .styles import parse_style, style_parts
@@ -24,7 +24,7 @@ from .svlc import sample_svlc
 from .swap import sample_swap
 from .vocabulary import Vocabulary
 from .wordnet_lexicon import WordNetLexicon
-from .wordnet_senses import AllSensesLexicon, read_history
+from .wordnet_senses import REPLACE_COUNT_MEMOS, REPLACE_SENSES, AllSensesLexicon, read_history
 
 # A fixed number per type, so that e.g. the swap negative of a caption is the same under the
 # styles negclip and fsc-clip for the same seed and epoch.
@@ -51,10 +51,6 @@ def shared_all_senses(count_memo: str = "process") -> AllSensesLexicon:
     ``replace_count_memo`` (see :mod:`.wordnet_senses`)."""
     history = read_history() if count_memo == "process" else ()
     return AllSensesLexicon(shared_wordnet(), resources.require_wordnet(), history=history)
-
-
-REPLACE_SENSES = ("all", "first")
-REPLACE_COUNT_MEMOS = ("process", "word")
 
 
 def caption_seed(seed: int, epoch: int, caption: str) -> int:

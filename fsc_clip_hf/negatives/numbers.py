@@ -10,6 +10,8 @@ from __future__ import annotations
 from functools import lru_cache
 from itertools import accumulate
 
+# replace_numbers: never (the authors') or same_form (this module).
+REPLACE_NUMBERS = ("never", "same_form")
 NUMBER_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 _WORD_VALUES = {w: i for i, w in enumerate(("zero", "one") + NUMBER_WORDS)} | {"eleven": 11, "twelve": 12}
 

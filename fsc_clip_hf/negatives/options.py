@@ -4,9 +4,14 @@ one place they become a :class:`~.generator.HardNegativeGenerator`. Defaults are
 from __future__ import annotations
 
 import logging
+import typing
+from dataclasses import dataclass, fields
 from pathlib import Path
 
+from ..options import NEGATIVES, Bounds, check_values, info, option
+from .numbers import REPLACE_NUMBERS
 from .vocabulary import Vocabulary
+from .wordnet_senses import REPLACE_COUNT_MEMOS, REPLACE_SENSES
 
 logger = logging.getLogger(__name__)
 
@@ -14,33 +19,43 @@ REPLACE_VOCABULARIES = ("wordnet", "corpus")
 # The options a negatives cache is computed with.
 CANDIDATE_OPTIONS = ("replace_senses", "replace_count_memo", "replace_numbers")
 CAPTION_FILE_SUFFIXES = (".txt", ".jsonl", ".json", ".csv", ".tsv")
-# option -> (default, choices or type, help)
-NEGATIVE_OPTIONS = {
-    "replace_senses": ("all", ("all", "first"),
-                       "Replace: WordNet candidates from every sense, weights summed, pronouns and proper nouns "
-                       "replaced (all, the authors') or from the first sense only (first)."),
-    "replace_count_memo": ("process", ("process", "word"),
-                           "Replace (replace_senses all): a candidate weighs the WordNet count of the first lemma "
-                           "of its name reached since the process began, after a fixed warm-up (process, the "
-                           "authors' memo) or in the word's own search (word: more colours stay colours)."),
-    "replace_numbers": ("never", ("never", "same_form"),
-                        "Replace: numbers are never replaced (never, the authors'), or by another number of the "
-                        "same form, digits by digits and words by words (same_form)."),
-    "replace_vocabulary": ("wordnet", REPLACE_VOCABULARIES,
-                           "Replace: any WordNet candidate (wordnet, the authors') or only words the training "
-                           "captions use (corpus; see replace_vocabulary_file)."),
-    "replace_vocabulary_file": (None, str,
-                                "With replace_vocabulary corpus: a vocabulary file (python -m fsc_clip_hf.negatives "
-                                "vocabulary), a caption file (.txt/.jsonl/.csv/.tsv) or a negatives cache; default: "
-                                "negatives_cache_dir, else train_data when it is a caption file."),
-    "replace_vocabulary_min_count": (1, int, "With replace_vocabulary corpus: occurrences a word needs."),
-    "swap_skip_modifier_reorder": (False, bool,
-                                   "Swap: never swap two modifiers of one word ('a small yellow star' -> 'a yellow "
-                                   "small star' is still true); off in the authors' code."),
-    "negatives_article_agreement": (False, bool,
-                                    "Make 'a'/'an' before an edited phrase agree with it ('a orange couch' -> "
-                                    "'an orange couch'); off in the authors' code."),
-}
+
+
+@dataclass
+class NegativeOptions:
+    """The generator's options; the defaults are the authors'. ``FSCTrainingArguments`` builds on this
+    declaration, and the ``python -m fsc_clip_hf.negatives`` commands add it with :func:`add_arguments`."""
+
+    replace_senses: str = option(
+        "all", "Replace: WordNet candidates from every sense, weights summed, pronouns and proper nouns replaced "
+               "(all, the authors') or from the first sense only (first).",
+        group=NEGATIVES, recorded=True, choices=REPLACE_SENSES)
+    replace_count_memo: str = option(
+        "process", "Replace (replace_senses all): a candidate weighs the WordNet count of the first lemma of its "
+                   "name reached since the process began, after a fixed warm-up (process, the authors' memo) or "
+                   "in the word's own search (word: more colours stay colours).",
+        group=NEGATIVES, recorded=True, choices=REPLACE_COUNT_MEMOS)
+    replace_numbers: str = option(
+        "never", "Replace: numbers are never replaced (never, the authors'), or by another number of the same "
+                 "form, digits by digits and words by words (same_form).",
+        group=NEGATIVES, recorded=True, choices=REPLACE_NUMBERS)
+    replace_vocabulary: str = option(
+        "wordnet", "Replace: any WordNet candidate (wordnet, the authors') or only words the training captions "
+                   "use (corpus; see replace_vocabulary_file).",
+        group=NEGATIVES, recorded=True, choices=REPLACE_VOCABULARIES)
+    replace_vocabulary_file: str | None = option(
+        None, "With replace_vocabulary corpus: a vocabulary file (python -m fsc_clip_hf.negatives vocabulary), a "
+              "caption file (.txt/.jsonl/.csv/.tsv) or a negatives cache; default: negatives_cache_dir, else "
+              "train_data when it is a caption file.", group=NEGATIVES)
+    replace_vocabulary_min_count: int = option(
+        1, "With replace_vocabulary corpus: occurrences a word needs.", group=NEGATIVES, recorded=True,
+        bounds=Bounds(1))
+    swap_skip_modifier_reorder: bool = option(
+        False, "Swap: never swap two modifiers of one word ('a small yellow star' -> 'a yellow small star' is "
+               "still true); off in the authors' code.", group=NEGATIVES, recorded=True)
+    negatives_article_agreement: bool = option(
+        False, "Make 'a'/'an' before an edited phrase agree with it ('a orange couch' -> 'an orange couch'); off "
+               "in the authors' code.", group=NEGATIVES, recorded=True)
 
 
 def resolve_vocabulary(replace_vocabulary: str, vocabulary_file: str | None = None, min_count: int = 1,
@@ -64,34 +79,39 @@ def resolve_vocabulary(replace_vocabulary: str, vocabulary_file: str | None = No
     return vocabulary
 
 
+def negative_options(source) -> NegativeOptions:
+    """The :class:`NegativeOptions` read off ``source`` (training arguments, a parsed command line)."""
+    return NegativeOptions(**{f.name: getattr(source, f.name) for f in fields(NegativeOptions)})
+
+
 def generator_from_options(style: str, seed: int = 0, spacy_model: str = "en_core_web_sm",
                            cache_dir: str | None = None, train_data: str | None = None,
-                           caption_column: str | None = None, **options):
-    """A generator for ``style`` with the :data:`NEGATIVE_OPTIONS` given (the others at default)."""
+                           caption_column: str | None = None, options: NegativeOptions | None = None):
+    """A generator for ``style`` with ``options`` (default: the authors')."""
     from .generator import HardNegativeGenerator
 
-    unknown = set(options) - set(NEGATIVE_OPTIONS)
-    if unknown:
-        raise TypeError(f"unknown negative options {sorted(unknown)}")
-    value = {name: options.get(name, default) for name, (default, _, _) in NEGATIVE_OPTIONS.items()}
-    vocabulary = resolve_vocabulary(value["replace_vocabulary"], value["replace_vocabulary_file"],
-                                    value["replace_vocabulary_min_count"], cache_dir, train_data, caption_column)
+    value = options or NegativeOptions()
+    check_values(value)
+    vocabulary = resolve_vocabulary(value.replace_vocabulary, value.replace_vocabulary_file,
+                                    value.replace_vocabulary_min_count, cache_dir, train_data, caption_column)
     return HardNegativeGenerator(
         style=style, seed=seed, spacy_model=spacy_model, cache_dir=cache_dir,
-        replace_senses=value["replace_senses"], replace_count_memo=value["replace_count_memo"],
-        replace_numbers=value["replace_numbers"], vocabulary=vocabulary,
-        swap_skip_modifier_reorder=value["swap_skip_modifier_reorder"],
-        article_agreement=value["negatives_article_agreement"])
+        replace_senses=value.replace_senses, replace_count_memo=value.replace_count_memo,
+        replace_numbers=value.replace_numbers, vocabulary=vocabulary,
+        swap_skip_modifier_reorder=value.swap_skip_modifier_reorder,
+        article_agreement=value.negatives_article_agreement)
 
 
 def add_arguments(parser, candidate_only: bool = False) -> None:
     """Add the options to an argparse parser (``candidate_only``: those a cache is computed with)."""
-    for name, (default, kind, help_text) in NEGATIVE_OPTIONS.items():
-        if candidate_only and name not in CANDIDATE_OPTIONS:
+    hints = typing.get_type_hints(NegativeOptions)
+    for f in fields(NegativeOptions):
+        if candidate_only and f.name not in CANDIDATE_OPTIONS:
             continue
+        rule, text, kind = info(f), f.metadata["help"], hints[f.name]
         if kind is bool:
-            parser.add_argument(f"--{name}", action="store_true", help=help_text)
-        elif isinstance(kind, tuple):
-            parser.add_argument(f"--{name}", default=default, choices=kind, help=help_text)
+            parser.add_argument(f"--{f.name}", action="store_true", help=text)
+        elif rule.choices is not None:
+            parser.add_argument(f"--{f.name}", default=f.default, choices=rule.choices, help=text)
         else:
-            parser.add_argument(f"--{name}", default=default, type=kind, help=help_text)
+            parser.add_argument(f"--{f.name}", default=f.default, type=int if kind is int else str, help=text)

@@ -12,7 +12,6 @@ from .wordnet_lexicon import weighted_pick
 PREPOSITION_POS = "p"
 # Element kinds whose replacements are spliced in as they are (no inflection, no WordNet).
 FIXED_POS = (PREPOSITION_POS, NUMBER_POS)
-REPLACE_NUMBERS = ("never", "same_form")
 _SAMPLES_PER_ELEMENT = 2
 _FIELDS = 5  # start, end, pos, lemma, tag
 

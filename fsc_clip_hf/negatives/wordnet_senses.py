@@ -47,6 +47,9 @@ from pathlib import Path
 
 from .wordnet_lexicon import _FILE_POS, _LEXICAL_POINTER, SynsetKey, WordNetLexicon
 
+# replace_senses: every sense (the authors') or the first; replace_count_memo: the process's memo or the word's.
+REPLACE_SENSES = ("all", "first")
+REPLACE_COUNT_MEMOS = ("process", "word")
 HISTORY_FILE = Path(__file__).with_name("count_memo_warmup.txt")
 _PLAIN_HYPERNYM = re.compile(rb" @ (\d{8}) ")
 _HYPONYM = re.compile(rb" ~ (\d{8}) ")

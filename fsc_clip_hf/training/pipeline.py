@@ -13,8 +13,10 @@ from ..data.augment import build_train_transform
 from ..evaluation.benchmarks import check_benchmarks
 from ..evaluation.report import write_report
 from ..lora.adapters import apply_lora
-from ..losses import FSCLossConfig
+from ..losses import LossOptions
 from ..modeling import FSCCLIPModel
+from ..negatives.options import generator_from_options, negative_options
+from ..options import recorded_options
 from ..processor import load_processor
 from ..release.hub import release_from_trainer
 from ..release.model_card import hub_base_model, hub_datasets, run_settings
@@ -30,8 +32,6 @@ def build_negative_generator(args: FSCTrainingArguments, train_data: str | None 
     `train_data` (default `args.train_data`) can supply the corpus vocabulary."""
     if not args.add_random_text_hard_negatives:
         return None
-    from ..negatives.options import NEGATIVE_OPTIONS, generator_from_options  # spaCy: only when negatives are used
-
     generator = generator_from_options(
         args.add_random_text_hard_negatives,
         seed=args.seed,
@@ -39,7 +39,7 @@ def build_negative_generator(args: FSCTrainingArguments, train_data: str | None 
         cache_dir=args.negatives_cache_dir,
         train_data=train_data or args.train_data,
         caption_column=args.caption_column,
-        **{name: getattr(args, name) for name in NEGATIVE_OPTIONS},
+        options=negative_options(args),
     )
     logger.info("hard negatives: %r", generator)
     return generator
@@ -140,24 +140,11 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
     return trainer
 
 
-RECIPE_KEYS = (
-    "model_name_or_path", "train_data", "caption_key", "add_random_text_hard_negatives", "use_dataset_negatives",
-    "loss_name", "neg_loss_name", "focal_gamma", "neg_label_smoothing", "apply_global_neg_loss", "neg_loss_weight",
-    "apply_local_neg_loss", "local_neg_weight", "sim_normalizer", "sim_sparsify", "gather_with_grad", "hn_global_mean",
-    "use_lora", "lora_style", "lora_r", "lora_alpha", "learning_rate", "weight_decay", "adam_beta1", "adam_beta2",
-    "adam_epsilon", "max_grad_norm", "lr_scheduler_type", "warmup_steps", "warmup_style", "num_train_epochs",
-    "max_steps", "per_device_train_batch_size", "gradient_accumulation_steps", "seed", "bf16", "fp16",
-    "train_transform", "pixels", "shuffle_buffer", "dataloader_drop_last", "image_draft_size",
-    "replace_senses", "replace_count_memo", "replace_numbers", "replace_vocabulary", "swap_skip_modifier_reorder",
-    "negatives_article_agreement",
-)
-
-
 def _unused_options(args: FSCTrainingArguments) -> set[str]:
     """Options the run's objective never read: with loss_name clip, those of the hard-negative terms."""
     if args.loss_name != "clip":
         return set()
-    return {f.name for f in dataclasses.fields(FSCLossConfig)} - {"loss_name"}
+    return {f.name for f in dataclasses.fields(LossOptions)} - {"loss_name"}
 
 
 def final_dir(args: FSCTrainingArguments) -> str:
@@ -178,7 +165,7 @@ def save_final(trainer: FSCTrainer) -> str | None:
     # What the run was: the recipe's options, with the precision accelerate actually ran (an accelerate
     # config can turn on bf16 while the arguments say false), and the run's effective settings.
     run = run_settings(trainer.accelerator, args)
-    recipe = {key: getattr(args, key) for key in RECIPE_KEYS if key not in _unused_options(args)}
+    recipe = {key: getattr(args, key) for key in recorded_options(type(args)) if key not in _unused_options(args)}
     recipe.update(train_data=sources["train_data"], base_model=base_model, bf16=run["precision"] == "bf16",
                   fp16=run["precision"] == "fp16", run=run)
     results, report_files = None, []

@@ -23,7 +23,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.sources import HUB_WEBDATASETS, NEGCLIP_NAME, NEGCLIP_URL
+from ..data.sources import (COCO_TRAIN2014_URL, HUB_WEBDATASETS, NEGCLIP_IMAGE_FOLDERS, NEGCLIP_NAME,
+                            NEGCLIP_TSV_LOCATIONS, NEGCLIP_URL)
 from ..data.tables import table_format
 from .arguments import FSCTrainingArguments
 
@@ -34,10 +35,6 @@ LOCK_FILE = ".fsc_clip_hf.lock"
 MODEL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
 TOKENIZER_FILES = (("tokenizer.json",), ("vocab.json", "merges.txt"))
 IMAGE_PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json")
-# The layouts of train_neg_clip that fsc_clip_hf.data.sources reads: annotation file and COCO 2014 images.
-NEGCLIP_TSV = (f"{NEGCLIP_NAME}.tsv", f"coco/{NEGCLIP_NAME}.tsv")
-NEGCLIP_IMAGES = ("coco/train2014", "coco/images/train2014", "images/train2014", "train2014")
-COCO_TRAIN2014_URL = "http://images.cocodataset.org/zips/train2014.zip"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _CHECKPOINT = re.compile(r"^checkpoint-\d+$")
 
@@ -293,15 +290,16 @@ def _check_negclip(root: str | None) -> list[Check]:
         return [Check(piece, MISSING, NEGCLIP_NAME, "train_data_root is not set",
                       f"--train_data_root <the folder of {NEGCLIP_NAME}.tsv and coco/train2014>")]
     checks = []
-    tsv = next((os.path.join(root, n) for n in NEGCLIP_TSV if os.path.isfile(os.path.join(root, n))), None)
+    tsv = next((os.path.join(root, n) for n in NEGCLIP_TSV_LOCATIONS if os.path.isfile(os.path.join(root, n))), None)
     if tsv is None:
         checks.append(Check(piece, MISSING, f"{NEGCLIP_NAME}.tsv", f"not in {root} nor {root}/coco",
                             f"wget -P {root} {NEGCLIP_URL}"))
     else:
         checks.append(Check(piece, OK, f"{NEGCLIP_NAME}.tsv", tsv))
-    images = next((os.path.join(root, n) for n in NEGCLIP_IMAGES if os.path.isdir(os.path.join(root, n))), None)
+    images = next((os.path.join(root, n) for n in NEGCLIP_IMAGE_FOLDERS if os.path.isdir(os.path.join(root, n))), None)
     if images is None:
-        checks.append(Check(piece, MISSING, "COCO 2014 train images", f"no {' / '.join(NEGCLIP_IMAGES)} under {root}",
+        checks.append(Check(piece, MISSING, "COCO 2014 train images",
+                            f"no {' / '.join(NEGCLIP_IMAGE_FOLDERS)} under {root}",
                             f"wget {COCO_TRAIN2014_URL} && unzip -q train2014.zip -d {os.path.join(root, 'coco')}"))
     else:
         checks.append(Check(piece, OK, "COCO 2014 train images", images))

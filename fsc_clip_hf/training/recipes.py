@@ -26,31 +26,16 @@ from typing import Any
 import yaml
 from transformers import HfArgumentParser, TrainingArguments
 
+from ..options import RECIPE, InvalidOptions, option_groups, without_info
 from .arguments import FSCTrainingArguments
 
 RECIPE_SUFFIX = ".yaml"
 COMMAND_LINE = "the command line"
 USAGE = "[accelerate launch] recipes/train.py --config RECIPE [--option value ...] [--print_config] [--dry_run]"
 
-# `recipes/train.py --help` shows our options first, in these groups, then the Trainer's own.
-OPTION_GROUPS = {
-    "recipe": ("config", "print_config", "dry_run", "help"),
-    "model": ("model_name_or_path", "processor_name_or_path", "pixels"),
-    "objective": ("loss_name", "neg_loss_name", "focal_gamma", "neg_label_smoothing", "apply_global_neg_loss",
-                  "neg_loss_weight", "apply_local_neg_loss", "local_neg_weight", "sim_normalizer", "sim_sparsify",
-                  "gather_with_grad", "hn_global_mean"),
-    "negatives": ("add_random_text_hard_negatives", "negatives_cache_dir", "spacy_model", "use_dataset_negatives"),
-    "data": ("train_data", "train_data_root", "caption_key", "image_column", "caption_column", "shuffle_buffer",
-             "train_transform", "allow_paths_outside_root"),
-    "LoRA": ("use_lora", "lora_style", "lora_r", "lora_alpha", "lora_dropout"),
-    "evaluation": ("eval_benchmarks", "eval_data_root"),
-    "output and release": ("output_dir", "overwrite_output_dir", "base_model", "push_to_hub", "hub_model_id",
-                           "hub_private_repo", "hub_token", "hub_strategy"),
-    "the synthetic demo (model_name_or_path: synthetic)": ("demo_variants", "demo_seeds",
-                                                           "synthetic_num_train", "synthetic_pretrain_steps",
-                                                           "synthetic_pretrain_learning_rate", "synthetic_cache_dir",
-                                                           "synthetic_eval_split"),
-}
+# `recipes/train.py --help` shows our options first, in their groups (`fsc_clip_hf.options`), then the
+# Trainer's own; the recipe group holds the command's own flags.
+COMMAND_FLAGS = ("config", "print_config", "dry_run", "help")
 OTHER_GROUP = "more fsc-clip-hf options"
 TRAINER_GROUP = "Trainer options (transformers.TrainingArguments; see its documentation)"
 
@@ -90,8 +75,8 @@ def resolve_recipe(name: str, recipes_dir: str | Path | None = None) -> Path:
     raise FileNotFoundError(f"recipe {name!r} not found as a path nor in {where}; known recipes: {', '.join(known)}")
 
 
-def load_recipe(name: str, recipes_dir: str | Path | None = None) -> dict:
-    """The recipe's options as a dict, checked against the known option names (values as written)."""
+def load_recipe(name: str, recipes_dir: str | Path | None = None, arguments: type = FSCTrainingArguments) -> dict:
+    """The recipe's options as a dict, checked against the option names of ``arguments`` (values as written)."""
     path = resolve_recipe(name, recipes_dir)
     try:
         options = yaml.safe_load(path.read_text()) or {}
@@ -101,7 +86,7 @@ def load_recipe(name: str, recipes_dir: str | Path | None = None) -> dict:
         raise RecipeError(f"recipe {path}: expected a mapping of option: value, got {type(options).__name__}")
     # A release's recipe.yaml also records `run:`, what the run was (precision, processes): not an option.
     options.pop(RUN_RECORD, None)
-    known = {field.name for field in dataclasses.fields(FSCTrainingArguments)}
+    known = {field.name for field in dataclasses.fields(arguments)}
     unknown = sorted(set(options) - known)
     if unknown:
         raise RecipeError(f"recipe {path}: unknown options {unknown}")
@@ -120,52 +105,61 @@ class Command:
     dry_run: bool
 
 
-def build_parser() -> HfArgumentParser:
-    """The parser of `recipes/train.py`: every `FSCTrainingArguments` option (dashed aliases too, as
+class _Parser(HfArgumentParser):
+    """HfArgumentParser, given each field without our option metadata (it passes metadata to argparse)."""
+
+    @staticmethod
+    def _parse_dataclass_field(parser: argparse.ArgumentParser, field: dataclasses.Field):
+        HfArgumentParser._parse_dataclass_field(parser, without_info(field))
+
+
+def build_parser(arguments: type = FSCTrainingArguments) -> HfArgumentParser:
+    """The parser of `recipes/train.py`: every option of ``arguments`` (dashed aliases too, as
     transformers adds them), `--config`, `--print_config` and `--dry_run`, grouped for `--help`."""
-    parser = HfArgumentParser(FSCTrainingArguments, usage=USAGE, description="Fine-tune a CLIP model with FSC-CLIP "
-                              "(or CLIP / NegCLIP) from a YAML recipe; command-line options override the recipe.")
-    parser.add_argument("--config", help="YAML recipe: a path, or a file name inside recipes/")
+    parser = _Parser(arguments, usage=USAGE, description="Fine-tune a CLIP model with FSC-CLIP (or CLIP / NegCLIP) "
+                     "from a YAML recipe; command-line options override the recipe.")
+    parser.add_argument("--config", help="YAML recipe: a path, or a name (with or without .yaml) in recipes/")
     parser.add_argument("--print_config", "--print-config", action="store_true",
                         help="print the resolved recipe (the recipe's values and the command line's) and exit")
     parser.add_argument("--dry_run", "--dry-run", action="store_true",
                         help="run the pre-flight only: what is present and missing, with the command for each")
-    _group_options(parser)
+    _group_options(parser, arguments)
     return parser
 
 
-def _group_options(parser: argparse.ArgumentParser) -> None:
-    """Move our options out of argparse's single group into OPTION_GROUPS, ahead of the Trainer's."""
-    ours = {f.name for f in dataclasses.fields(FSCTrainingArguments)} - \
-        {f.name for f in dataclasses.fields(TrainingArguments)}
-    placed = {name for names in OPTION_GROUPS.values() for name in names}
+def _group_options(parser: argparse.ArgumentParser, arguments: type) -> None:
+    """Move our options out of argparse's single group into their groups, ahead of the Trainer's."""
+    ours = {f.name for f in dataclasses.fields(arguments)} - {f.name for f in dataclasses.fields(TrainingArguments)}
+    listed = option_groups(arguments)
+    listed[RECIPE] = [*COMMAND_FLAGS, *listed.get(RECIPE, ())]
+    group_of = {name: title for title, names in listed.items() for name in names}
     general = parser._optionals
-    groups = {title: parser.add_argument_group(title) for title in [*OPTION_GROUPS, OTHER_GROUP]}
+    groups = {title: parser.add_argument_group(title) for title in [*listed, OTHER_GROUP]}
     for action in list(general._group_actions):
-        title = next((t for t, names in OPTION_GROUPS.items() if action.dest in names), None)
-        if title is None and action.dest in ours - placed:
-            title = OTHER_GROUP
+        title = group_of.get(action.dest) or (OTHER_GROUP if action.dest in ours else None)
         if title is not None:
             general._group_actions.remove(action)
             groups[title]._group_actions.append(action)
-    for title, names in OPTION_GROUPS.items():  # in the order listed (a --no_x right after its --x)
+    for title, names in listed.items():  # in declaration order (a --no_x right after its --x)
         groups[title]._group_actions.sort(key=lambda action: names.index(action.dest))
     general.title = TRAINER_GROUP
     parser._action_groups.remove(general)
     parser._action_groups.append(general)
-    if not groups[OTHER_GROUP]._group_actions:
-        parser._action_groups.remove(groups[OTHER_GROUP])
+    for title, group in groups.items():
+        if not group._group_actions:
+            parser._action_groups.remove(group)
 
 
-def parse_command(argv: list[str] | None = None, recipes_dir: str | Path | None = None) -> Command:
-    """`[--config RECIPE] [--option value ...] [--print_config] [--dry_run]`, checked (see the module);
-    a bare recipe name is looked for in ``recipes_dir``, then ``./recipes``."""
-    parser = build_parser()
+def parse_command(argv: list[str] | None = None, recipes_dir: str | Path | None = None,
+                  arguments: type = FSCTrainingArguments) -> Command:
+    """`[--config RECIPE] [--option value ...] [--print_config] [--dry_run]` into ``arguments``, checked (see
+    the module); a bare recipe name is looked for in ``recipes_dir``, then ``./recipes``."""
+    parser = build_parser(arguments)
     known, _ = parser.parse_known_args(argv)
     recipe, given, sources = None, {}, {}
     if known.config:
         recipe = resolve_recipe(known.config, recipes_dir)
-        given = convert_recipe(parser, load_recipe(str(recipe)), recipe)
+        given = convert_recipe(parser, load_recipe(str(recipe), arguments=arguments), recipe, arguments)
         sources = dict.fromkeys(given, f"recipe {recipe}")
         # Converted values are not strings, so argparse keeps them as they are.
         parser.set_defaults(**given)
@@ -177,10 +171,13 @@ def parse_command(argv: list[str] | None = None, recipes_dir: str | Path | None 
         given.pop(flag, None), sources.pop(flag, None)
     if known.print_config:
         return Command(None, recipe, given, sources, True, known.dry_run)
-    check_given(given, sources)
     try:
         # The first item is the arguments; a second, the namespace holding --config and the flags.
         args = parser.parse_args_into_dataclasses(args=argv)[0]
+    except InvalidOptions as error:
+        lines = [f"{_where(sources, name)}: {name}: {text}" for name, text in error.problems]
+        raise RecipeError(lines[0] if len(lines) == 1 else
+                          f"{len(lines)} options cannot be used:\n  " + "\n  ".join(lines)) from None
     except ValueError as error:
         raise _precision_error(error, sources) or _named(error, sources) from error
     check_options(args, sources)
@@ -221,9 +218,10 @@ def resolved_recipe(command: Command) -> str:
 # Values: each recipe value through its option's type
 
 
-def convert_recipe(parser: argparse.ArgumentParser, options: dict, path: Path) -> dict:
+def convert_recipe(parser: argparse.ArgumentParser, options: dict, path: Path,
+                   arguments: type = FSCTrainingArguments) -> dict:
     """Each recipe value converted as argparse converts the same value on the command line."""
-    hints = typing.get_type_hints(FSCTrainingArguments)
+    hints = typing.get_type_hints(arguments)
     trainer_hints = typing.get_type_hints(TrainingArguments)
     converted = {}
     for key, value in options.items():
@@ -321,15 +319,6 @@ def _plain(value: Any) -> Any:
 
 # ---------------------------------------------------------------------------------------------
 # Options together
-
-
-def check_given(given: dict, sources: dict) -> None:
-    """Checks that need only the given values (before the Trainer's arguments are built)."""
-    for key in ("neg_loss_weight", "local_neg_weight"):
-        if key in given and given[key] is not None and given[key] < 0:
-            raise RecipeError(f"{_where(sources, key)}: {key}: {given[key]} is negative; a loss weight is >= 0 "
-                              f"(0 turns the term off; so does apply_{'global' if 'neg_loss' in key else 'local'}"
-                              "_neg_loss: false)")
 
 
 def check_options(args: FSCTrainingArguments, sources: dict) -> None:

@@ -139,7 +139,7 @@ VARIANTS = (("authors (defaults)", {}), ("replace_senses first", {"replace_sense
 def measure_quality(captions, caption_file, epochs: int = 1) -> dict:
     """Per variant: fsc-clip negatives of ``epochs`` epochs, measured (see the module docstring)."""
     from fsc_clip_hf.negatives.generator import shared_parser
-    from fsc_clip_hf.negatives.options import generator_from_options
+    from fsc_clip_hf.negatives.options import NegativeOptions, generator_from_options
     from fsc_clip_hf.negatives.quality import replace_quality, swap_quality
     from fsc_clip_hf.negatives.vocabulary import Vocabulary
 
@@ -147,7 +147,8 @@ def measure_quality(captions, caption_file, epochs: int = 1) -> dict:
     parser = shared_parser("en_core_web_sm")
     rows = {}
     for name, options in VARIANTS:
-        gen = generator_from_options("fsc-clip", seed=0, replace_vocabulary_file=str(caption_file), **options)
+        gen = generator_from_options(
+            "fsc-clip", seed=0, options=NegativeOptions(replace_vocabulary_file=str(caption_file), **options))
         swap, replace, shown = [], [], []
         for epoch in range(epochs):
             out = run_batches(gen, captions, epoch, 256)

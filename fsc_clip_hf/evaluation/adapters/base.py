@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterable, Mapping
 from ...paths import PathOutsideRoot, join_under
 from ..items import MALFORMED, BenchmarkData
 
-
 # Image collections several benchmarks share, as folders under data_root, with where to get them.
 SHARED_IMAGES = {
     "coco/val2014": "COCO 2014 val images: http://images.cocodataset.org/zips/val2014.zip, unzipped into coco/",

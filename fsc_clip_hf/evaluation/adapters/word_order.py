@@ -68,9 +68,9 @@ def perturb(tokens: Sequence[str], tags: Sequence[str], rng: random.Random) -> l
 def order_test_options(captions: Sequence[str], seed: int = 0, spacy_model: str = "en_core_web_sm",
                        batch_size: int = 256) -> list[list[str]]:
     """For each caption: ``[caption, 4 perturbations]``, all normalised (the true caption first)."""
-    from ...negatives.resources import require_spacy
-
     import spacy
+
+    from ...negatives.resources import require_spacy
 
     nlp = spacy.load(require_spacy(spacy_model), disable=["parser", "ner", "lemmatizer"])
     options = []
