@@ -20,3 +20,10 @@ def tiny_world(tmp_path_factory):
 def world(tmp_path_factory):
     """32 training pairs (4 batches of 8), 8 test scenes, and a tiny random CLIP (``write_tiny_world``)."""
     return write_tiny_world(tmp_path_factory.mktemp("world"), num_train=32, num_test=8)
+
+
+@pytest.fixture
+def offline_hub(monkeypatch):
+    """No Hub request can start: what reads a benchmark or a dataset must do with local files."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers.repo import REPO
+from helpers.world import local_run
 
 from fsc_clip_hf.options import OBJECTIVE, Bounds, option, recorded_options
 from fsc_clip_hf.training.arguments import FSCTrainingArguments
@@ -177,10 +178,7 @@ def test_a_new_option_reaches_the_release_recipe(world, tmp_path):
     """One training step with the dummy option; final/recipe.yaml records it (about 10 s)."""
     from fsc_clip_hf.training.pipeline import run_training, save_final
 
-    command = parse_command([
-        "--model_name_or_path", world["model"], "--processor_name_or_path", world["processor"],
-        "--train_data", world["shards"], "--output_dir", str(tmp_path / "out"), "--use_cpu", "true",
-        "--per_device_train_batch_size", "8", "--max_steps", "1", "--report_to", "none", "--save_strategy", "no",
-        "--loss_name", "clip", "--dummy_weight", "0.75"], arguments=WithDummy)
+    argv = local_run(world, tmp_path / "out", "--max_steps", "1", "--loss_name", "clip", "--dummy_weight", "0.75")
+    command = parse_command(argv, arguments=WithDummy)
     final = Path(save_final(run_training(command.args)))
     assert yaml.safe_load((final / "recipe.yaml").read_text())["dummy_weight"] == 0.75

@@ -76,16 +76,22 @@ def _worker(rank, world, init_file, config_name, result_file):
         value /= world
     if rank == 0:
         torch.save({"terms": terms, "grads": grads}, result_file)
-    # Rank 0 may return from the last collective before its final message reached rank 1; if it
-    # exited then, rank 1 would wait forever. A file store (no messages to lose) holds rank 0 until
-    # rank 1 is through.
+    leave_together(rank, world, init_file)
+
+
+def leave_together(rank, world, init_file):
+    """End a worker once both have written their results.
+
+    Rank 0 may return from the last collective before its final message reached rank 1; if it exited
+    then, rank 1 would wait forever. A file store (no messages to lose) holds rank 0 until rank 1 is
+    through. Tearing down the gloo group can block in its C++ destructors (seen here about one run in
+    three), so the worker leaves without running them.
+    """
     done = dist.FileStore(f"{init_file}.done", world)
     if rank == 0:
         done.wait(["rank1-done"])
     else:
         done.set("rank1-done", "1")
-    # The results are on disk. Tearing down the gloo group can block in its C++ destructors (seen
-    # here about one run in three), so the worker leaves without running them.
     os._exit(0)
 
 
@@ -167,12 +173,7 @@ def _gather_worker(rank, world, init_file, result_file):
         results[name] = {"terms": terms, "grads": grads}
     if rank == 0:
         torch.save(results, result_file)
-    done = dist.FileStore(f"{init_file}.done", world)
-    if rank == 0:
-        done.wait(["rank1-done"])
-    else:
-        done.set("rank1-done", "1")
-    os._exit(0)
+    leave_together(rank, world, init_file)
 
 
 def single_process_grads(config, batch, neg_mask):

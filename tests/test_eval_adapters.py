@@ -28,11 +28,7 @@ from helpers.eval_fixtures import ColourCLIP, ColourProcessor
 from fsc_clip_hf.evaluation.adapters.word_order import normalise_caption, order_test_options
 from fsc_clip_hf.evaluation.suite import evaluate_model
 
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+pytestmark = pytest.mark.usefixtures("offline_hub")
 
 
 def run(root, name):

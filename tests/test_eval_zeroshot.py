@@ -20,11 +20,7 @@ from fsc_clip_hf.evaluation.scoring import score_zeroshot
 from fsc_clip_hf.evaluation.suite import evaluate_model
 from fsc_clip_hf.release.model_card import build_model_card
 
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+pytestmark = pytest.mark.usefixtures("offline_hub")
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import pytest
 import torch
 from helpers.data_fixtures import image_bytes, write_tar
 from helpers.repo import REPO
+from helpers.world import local_run
 from safetensors.torch import load_file
 from transformers import CLIPModel, CLIPProcessor, TrainerCallback
 
@@ -35,13 +36,8 @@ from fsc_clip_hf.training.trainer import MAX_LOGIT_SCALE, FSCTrainer
 
 
 def options(world, output_dir, *extra):
-    return [
-        "--model_name_or_path", world["model"], "--processor_name_or_path", world["processor"],
-        "--train_data", world["shards"], "--output_dir", str(output_dir), "--use_cpu", "true",
-        "--per_device_train_batch_size", "8", "--learning_rate", "1e-3", "--warmup_steps", "0",
-        "--report_to", "none", "--save_strategy", "no", "--logging_steps", "1", "--shuffle_buffer", "16",
-        "--dataloader_num_workers", "0", "--add_random_text_hard_negatives", "negclip", *extra,
-    ]
+    return local_run(world, output_dir, "--learning_rate", "1e-3", "--warmup_steps", "0",
+                     "--add_random_text_hard_negatives", "negclip", *extra)
 
 
 def train(world, output_dir, *extra):

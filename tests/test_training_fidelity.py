@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers.world import local_run
 from safetensors.torch import load_file
 from torch import nn
 from transformers import CLIPModel, get_cosine_schedule_with_warmup
@@ -65,14 +66,8 @@ def test_a_step_the_loss_scaler_skipped_still_moves_the_schedule_on():
 
 
 def options(world, output_dir, *extra):
-    return [
-        "--model_name_or_path", world["model"], "--processor_name_or_path", world["processor"],
-        "--train_data", world["shards"], "--output_dir", str(output_dir), "--use_cpu", "true",
-        "--per_device_train_batch_size", "8", "--learning_rate", "1e-2", "--report_to", "none",
-        "--save_strategy", "no", "--logging_steps", "1", "--shuffle_buffer", "16", "--dataloader_num_workers", "0",
-        "--add_random_text_hard_negatives", "negclip", "--warmup_style", "authors", "--warmup_steps", "2",
-        "--train_transform", "open_clip", *extra,
-    ]
+    return local_run(world, output_dir, "--learning_rate", "1e-2", "--add_random_text_hard_negatives", "negclip",
+                     "--warmup_style", "authors", "--warmup_steps", "2", "--train_transform", "open_clip", *extra)
 
 
 def test_the_trainer_follows_the_authors_warm_up_and_crops_the_training_images(world, tmp_path):

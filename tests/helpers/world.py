@@ -22,3 +22,14 @@ def write_tiny_world(root: Path, num_train: int, num_test: int) -> dict[str, str
     FSCCLIPModel(config).save_pretrained(root / "model")
     return dict(shards=str(root / "world" / "train-shards"), processor=str(root / "world" / "processor"),
                 model=str(root / "model"), eval=str(root / "world" / "eval"))
+
+
+def local_run(world: dict[str, str], output_dir, *extra: str) -> list[str]:
+    """``recipes/train.py`` options of a short CPU run on ``world``: batches of 8, no checkpoints, no reports,
+    every step logged, loading in the main process; ``extra`` adds or overrides options."""
+    return [
+        "--model_name_or_path", world["model"], "--processor_name_or_path", world["processor"],
+        "--train_data", world["shards"], "--output_dir", str(output_dir), "--use_cpu", "true",
+        "--per_device_train_batch_size", "8", "--report_to", "none", "--save_strategy", "no", "--logging_steps", "1",
+        "--shuffle_buffer", "16", "--dataloader_num_workers", "0", *extra,
+    ]

@@ -118,6 +118,8 @@ class Benchmark:
         suite: ``"published"`` (the seed's evaluation suite) or ``"synthetic"`` (the offline world).
         folder: its folder under ``data_root`` (shared image folders are named in ``download``).
         download: where to get the data and how to lay it out (shown when it is missing).
+        subsets: the subsets whose plain mean is the headline, in the paper's order (each required); empty:
+            every subset scored.
     """
 
     name: str
@@ -126,15 +128,23 @@ class Benchmark:
     suite: str = "published"
     folder: str
     download: str
+    subsets: tuple[str, ...] = ()
 
     def load(self, data_root: str) -> BenchmarkData:
         raise NotImplementedError
 
     def summarise(self, scores: Mapping[str, Mapping[str, float]]) -> tuple[dict[str, float], float | None]:
         """``(reported subsets, headline)`` from the per-subset scores of the scoring engine.
-        Default: each subset's accuracy, headline their plain mean."""
-        subsets = {subset: values["accuracy"] for subset, values in scores.items()}
-        return subsets, mean(subsets.values())
+        Default: each subset's accuracy, headline their plain mean (:meth:`headline`)."""
+        names = self.subsets or tuple(scores)
+        subsets = {subset: scores[subset]["accuracy"] for subset in names if subset in scores}
+        return subsets, self.headline(subsets)
+
+    @classmethod
+    def headline(cls, subsets: Mapping[str, float]) -> float | None:
+        """The plain mean of the subsets' figures: of every one of :attr:`subsets` when declared (None while
+        one is missing), else of those given."""
+        return mean(subsets.get(subset) for subset in cls.subsets) if cls.subsets else mean(subsets.values())
 
     # ------------------------------------------------------------------ helpers for adapters
 

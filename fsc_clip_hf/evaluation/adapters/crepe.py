@@ -26,7 +26,7 @@ import os
 
 from ..images import ImageFile
 from ..items import FIRST, IMAGE_ABSENT, BenchmarkData, TextChoice
-from .base import Benchmark, Malformed, Skip, absent, collect, data_path, mean, read_csv, shared_hint, text
+from .base import Benchmark, Malformed, Skip, absent, collect, data_path, read_csv, shared_hint, text
 
 NEGATIVE_TYPES = ("atom", "swap", "negate")
 COMPLEXITIES = range(4, 13)  # the files crepe_prod_eval_*.py loop over
@@ -64,6 +64,7 @@ def hard_negatives(cell) -> list[str]:
 
 class CREPE(Benchmark):
     name, title, family, folder = "crepe", "CREPE", "comp", "crepe"
+    subsets = NEGATIVE_TYPES
     download = ("Unzip data/prod_hard_negatives.zip of github.com/RAIVNLab/CREPE into crepe/ (it creates "
                 f"crepe/prod_hard_negatives/); {shared_hint('visual_genome')}.")
 
@@ -96,11 +97,3 @@ class CREPE(Benchmark):
             raise self.missing(data_root, data.missing)
         return data
 
-    def summarise(self, scores):
-        subsets = {kind: scores[kind]["accuracy"] for kind in NEGATIVE_TYPES if kind in scores}
-        return subsets, self.headline(subsets)
-
-    @staticmethod
-    def headline(subsets):
-        """CREPE from its three pooled types: their mean."""
-        return mean(subsets.get(kind) for kind in NEGATIVE_TYPES)

@@ -27,7 +27,7 @@ import os
 
 from ..images import ImageFile
 from ..items import IMAGE_ABSENT, BenchmarkData, ImageChoice
-from .base import Benchmark, Malformed, Skip, collect, data_path, mean, read_csv, text
+from .base import Benchmark, Malformed, Skip, collect, data_path, read_csv, text
 
 SUBSETS = ("subj_neg", "verb_neg", "obj_neg")
 NO_TYPE, SEVERAL_TYPES = "no_negative_type", "several_negative_types"
@@ -44,6 +44,7 @@ def flag(value, name: str) -> bool:
 
 class SVOProbes(Benchmark):
     name, title, family, folder = "svo_probes", "SVO-Probes", "comp", "svo_probes"
+    subsets = SUBSETS
     download = ("Get svo_probes.csv from github.com/google-deepmind/svo_probes into svo_probes/ and "
                 "download its pos_url/neg_url images as svo_probes/images/<pos_image_id|neg_image_id>.jpg.")
 
@@ -69,11 +70,3 @@ class SVOProbes(Benchmark):
             raise self.missing(data_root, [f"{images}/*.jpg for the rows of svo_probes.csv"])
         return data
 
-    def summarise(self, scores):
-        subsets = {subset: scores[subset]["accuracy"] for subset in SUBSETS if subset in scores}
-        return subsets, self.headline(subsets)
-
-    @staticmethod
-    def headline(subsets):
-        """SVO-Probes from its three subsets: their mean."""
-        return mean(subsets.get(subset) for subset in SUBSETS)

@@ -25,7 +25,7 @@ import os
 
 from ..images import ImageFile
 from ..items import FIRST, BenchmarkData, TextChoice
-from .base import Benchmark, Malformed, absent, collect, data_path, mean, read_json_list, shared_hint, text
+from .base import Benchmark, Malformed, absent, collect, data_path, read_json_list, shared_hint, text
 
 CONTROLLED = {"WhatsUp_A": ("controlled_images_dataset.json", "controlled_images"),
               "WhatsUp_B": ("controlled_clevr_dataset.json", "controlled_clevr")}
@@ -36,6 +36,7 @@ SUBSETS = (*CONTROLLED, *QUESTIONS)
 
 class WhatsUp(Benchmark):
     name, title, family, folder = "whatsup", "What'sUp", "comp", "whatsup"
+    subsets = SUBSETS
     download = ("Get the annotation files and images (controlled_images.tar.gz, controlled_clevr.tar.gz, "
                 "vg_images.tar.gz) linked from github.com/amitakamath/whatsup_vlms (dataset_zoo/aro_datasets.py) "
                 f"into whatsup/; {shared_hint('coco/val2017')}.")
@@ -73,11 +74,3 @@ class WhatsUp(Benchmark):
             raise self.missing(data_root, data.missing)
         return data
 
-    def summarise(self, scores):
-        subsets = {subset: scores[subset]["accuracy"] for subset in SUBSETS if subset in scores}
-        return subsets, self.headline(subsets)
-
-    @staticmethod
-    def headline(subsets):
-        """What'sUp from its six subsets: their mean."""
-        return mean(subsets.get(subset) for subset in SUBSETS)
