@@ -86,12 +86,13 @@ class OptionInfo:
     recorded: bool = False  # written to a release's recipe.yaml: what the run was
     bounds: Bounds | None = None  # the numbers a run can use
     choices: tuple | None = None  # the words a run can use
+    path: bool = False  # a file or folder on this machine (or a Hub id): recorded as an absolute local path
 
 
 def option(default: Any = MISSING, help: str = "", *, group: str | None = None, recorded: bool = False,
-           bounds: Bounds | None = None, choices: tuple | None = None) -> dataclasses.Field:
+           bounds: Bounds | None = None, choices: tuple | None = None, path: bool = False) -> dataclasses.Field:
     """A dataclass field with its help and :class:`OptionInfo`."""
-    info = OptionInfo(group, recorded, bounds, tuple(choices) if choices else None)
+    info = OptionInfo(group, recorded, bounds, tuple(choices) if choices else None, path)
     return dataclasses.field(default=default, metadata={"help": help, INFO: info})
 
 
@@ -117,8 +118,16 @@ def without_info(field: dataclasses.Field) -> dataclasses.Field:
 
 
 def recorded_options(cls: type) -> list[str]:
-    """The options of dataclass ``cls`` that a release's recipe records, in declaration order."""
-    return [f.name for f in dataclasses.fields(cls) if info(f).recorded]
+    """The options of dataclass ``cls`` that a release's recipe records: by group (in :data:`GROUPS` order),
+    then those of no group, each in declaration order."""
+    recorded = [f for f in dataclasses.fields(cls) if info(f).recorded]
+    rank = {title: i for i, title in enumerate(GROUPS)}
+    return [f.name for f in sorted(recorded, key=lambda f: rank.get(info(f).group, len(GROUPS)))]
+
+
+def path_options(cls: type) -> list[str]:
+    """The options of dataclass ``cls`` that name a file or folder (or a Hub id)."""
+    return [f.name for f in dataclasses.fields(cls) if info(f).path]
 
 
 def option_groups(cls: type) -> dict[str, list[str]]:

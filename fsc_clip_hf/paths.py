@@ -37,3 +37,24 @@ def join_under(root: str, relative: str, *, allow_outside: bool = False) -> str:
     if parts[0] == "..":
         raise PathOutsideRoot(f"{relative!r} leaves {root or 'its folder'!r} through '..'")
     return module.join(root, relative) if root else relative
+
+
+def apply_umask(*paths: str | os.PathLike) -> None:
+    """Give each of ``paths``, and everything under those that are folders, the mode a newly created file
+    or folder gets here (0666 or 0777, less the umask).
+
+    safetensors writes its files with mode 0600 and ``tempfile.mkdtemp`` makes folders 0700, whatever the
+    umask: a release or checkpoint copied to shared storage could then not be read by others, while every
+    other file of it could.
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    for top in paths:
+        tops = os.walk(top) if os.path.isdir(top) else [(os.path.dirname(top) or ".", [], [os.path.basename(top)])]
+        for directory, _, names in tops:
+            if os.path.isdir(top):
+                os.chmod(directory, 0o777 & ~mask)
+            for name in names:
+                path = os.path.join(directory, name)
+                if os.path.isfile(path) and not os.path.islink(path):
+                    os.chmod(path, 0o666 & ~mask)

@@ -73,7 +73,7 @@ def test_read_captions_formats(tmp_path):
     assert read_captions(tmp_path / "a.txt") == ["one caption", "another caption"]
     assert read_captions(tmp_path / "a.csv", "text") == ["a dog, running", "a cat"]
     assert read_captions(tmp_path / "a.jsonl", "text") == ["x y", "z"]
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match="caption_column='caption' not found"):
         read_captions(tmp_path / "a.csv", "caption")
 
 

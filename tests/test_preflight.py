@@ -47,7 +47,7 @@ def test_a_recipe_with_every_piece_missing_lists_them_all_and_exits_2_within_sec
                           capture_output=True, text=True, env=env, timeout=300)
     elapsed = time.monotonic() - start
     assert done.returncode == 2, done.stderr[-3000:]
-    table = done.stderr
+    table = done.stdout  # refusals print on standard output (accelerate launch repeats standard error)
     for piece, fix in [
         ("precision", "--bf16 false"),
         ("model", "hf download nobody/no-such-clip"),
@@ -85,7 +85,7 @@ def test_a_folder_without_tokenizer_files_is_a_missing_processor(world, tmp_path
     with pytest.raises(SystemExit) as exit_:
         train_main(local_run(world, tmp_path / "run", "--dry_run", "--processor_name_or_path", world["model"]))
     assert exit_.value.code == 2
-    assert "MISSING  processor" in capsys.readouterr().err
+    assert "MISSING  processor" in capsys.readouterr().out
 
 
 def test_an_output_folder_with_checkpoints_needs_resume_or_overwrite(world, tmp_path):
@@ -112,7 +112,7 @@ def test_a_second_run_on_the_same_output_folder_is_refused_while_the_first_holds
     with pytest.raises(SystemExit) as exit_:
         train_main(local_run(world, tmp_path, "--dry_run"))
     assert exit_.value.code == 2
-    assert f"another run is using it (pid {os.getpid()}" in capsys.readouterr().err
+    assert f"another run is using it (pid {os.getpid()}" in capsys.readouterr().out
     first.release()
     train_main(local_run(world, tmp_path, "--dry_run"))  # released: the folder is free again
     assert "everything is in place" in capsys.readouterr().out
@@ -136,5 +136,5 @@ def test_a_tokenizer_that_cannot_be_the_models_is_a_missing_processor(world, tmp
     tokenizer.save_pretrained(other)
     with pytest.raises(SystemExit):
         train_main(local_run(world, tmp_path / "run", "--dry_run", "--processor_name_or_path", str(other)))
-    err = capsys.readouterr().err
-    assert "MISSING  processor" in err and "tokens where the model's text embedding has" in err
+    out = capsys.readouterr().out
+    assert "MISSING  processor" in out and "tokens where the model's text embedding has" in out

@@ -56,6 +56,7 @@ class FakeHub:
 
 @pytest.fixture
 def hub(monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", ENV_TOKEN)  # a push without any token is refused before any request
     fake = FakeHub()
     monkeypatch.setattr(HfApi, "create_repo", lambda api, *a, **k: fake.create_repo(api, *a, **k))
     monkeypatch.setattr(HfApi, "upload_folder", lambda api, *a, **k: fake.upload_folder(api, *a, **k))

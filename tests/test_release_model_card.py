@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 from importlib import resources
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -214,11 +215,12 @@ def test_averages_over_part_of_a_suite_stay_out_of_the_card():
     body = str(card)
     assert "| ZS | I2T Ret | T2I Ret |" in body and "54.2" not in body
     assert "Comp (2 of 11)" in body
-    assert "| Comp | ZS |\n|---|---|\n| 73.8 | 61.0 |" in body  # the synthetic world, in its own table
+    assert "| Comp (without swap_rel) | ZS |\n|---|---|\n| 73.8 | 61.0 |" in body  # the synthetic world, own table
     assert not any("synthetic" in r.dataset_name.lower() for r in entries)
 
 
-def test_a_run_from_a_local_checkpoint_records_what_accelerate_ran_and_names_no_local_path(tiny_world, tmp_path):
+def test_a_run_from_a_local_checkpoint_records_what_accelerate_ran_and_its_card_names_no_local_path(tiny_world,
+                                                                                                     tmp_path):
     # `accelerate launch` with an accelerate config asking for bf16 sets this variable; the arguments say bf16: false.
     env = {**os.environ, "ACCELERATE_MIXED_PRECISION": "bf16", "HF_HUB_OFFLINE": "1", "CUDA_VISIBLE_DEVICES": ""}
     out = tmp_path / "run"
@@ -235,11 +237,14 @@ def test_a_run_from_a_local_checkpoint_records_what_accelerate_ran_and_names_no_
     card = ModelCard.load(final / "README.md")  # the Hub's card classes read it back
     assert card.data.base_model is None and "clip" in card.data.tags
     recipe = yaml.safe_load((final / "recipe.yaml").read_text())
-    for text in (str(card), (final / "recipe.yaml").read_text()):
-        assert str(tmp_path) not in text and "SchedulerType" not in text
+    assert str(tmp_path) not in str(card) and str(Path(tiny_world["model"]).parent) not in str(card)
+    assert "SchedulerType" not in (final / "recipe.yaml").read_text()
     assert recipe["bf16"] is True and recipe["run"]["precision"] == "bf16" and recipe["run"]["processes"] == 1
-    assert recipe["lr_scheduler_type"] == "cosine" and recipe["train_data"] == "train-shards"
-    assert "model_name_or_path" not in recipe  # a local path: left out, like the card's base model
+    # The recipe re-runs: local paths recorded absolute, and named as local.
+    assert recipe["lr_scheduler_type"] == "cosine" and recipe["train_data"] == tiny_world["shards"]
+    assert recipe["model_name_or_path"] == tiny_world["model"] and recipe["output_dir"] == str(out)
+    assert set(recipe["run"]["local_paths"]) == {"model_name_or_path", "processor_name_or_path", "train_data",
+                                                 "output_dir"}
     assert "neg_loss_weight" not in recipe and "apply_local_neg_loss" not in recipe  # not read by loss_name: clip
     assert "| Precision | bf16 mixed precision |" in card.text and "plain **CLIP** contrastive loss" in card.text
     # A release's recipe.yaml reads back as a recipe (its `run` record is not an option).

@@ -117,7 +117,8 @@ def test_mean_sd_table_and_a_verdict_computed_from_the_numbers():
     # ZS: FSC-CLIP 89.5 ± 0.71 against NegCLIP 81.0 ± 1.41; retrieval equal.
     assert ("FSC-CLIP keeps ZS and retrieval above NegCLIP beyond the seed spread: ZS yes (+8.5, spread 2.1), "
             "I2T R@1 no (+0.0, spread 0.0), T2I R@1 no (+0.0, spread 0.0)") in line
-    # Without a CLIP fine-tune, the base is the reference; one seed has no spread to judge by.
+    # One seed has no spread to judge by: the line says what the differences from the base are, and that.
     single = verdict({"pretrained": results["pretrained"], "fsc-clip": aggregate({0: _scores(83.0, 90.0)})})
-    assert single == ("Verdict: FSC-CLIP raises Comp over the base beyond the seed spread: +3.0 from one seed, "
-                      "no spread to judge by.")
+    assert single == ("Differences from the base, one seed each (FSC-CLIP Comp (without swap_rel) +3.0, ZS +0.0, "
+                      "I2T R@1 +0.0, T2I R@1 +0.0): one seed has no spread, so they do not tell an effect from the "
+                      "seed's noise; --config demo_compare.yaml compares over 3 seeds.")

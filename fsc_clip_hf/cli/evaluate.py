@@ -24,6 +24,7 @@ from transformers import CLIPModel
 
 from ..argparsing import ArgumentParser
 from ..evaluation.adapters import BENCHMARKS, GROUPS
+from ..evaluation.adapters.synthetic import COMP_LABEL as SYNTHETIC_COMP_LABEL
 from ..evaluation.report import coverage_line, write_report
 from ..evaluation.suite import evaluate_model
 from ..processor import PIXELS, load_processor
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(_summary_line(results["summary"]) or "no published benchmark evaluated")
         print(coverage_line(results["coverage"]))
         if "synthetic" in results:
-            print("synthetic world: " + _summary_line(results["synthetic"]["summary"]))
+            print("synthetic world: " + _summary_line(results["synthetic"]["summary"], comp=SYNTHETIC_COMP_LABEL))
         for name, message in results["missing"].items():
             print(f"missing {name}: {message}")
         for name, message in results["failed"].items():
@@ -123,5 +124,6 @@ def incomplete_line(results: dict, allow_missing: bool) -> str:
     return "; ".join(parts)
 
 
-def _summary_line(summary: dict) -> str:
-    return " | ".join(f"{key} {summary[key]:.1f}" for key in ("comp", "zs", "i2t_r1", "t2i_r1") if key in summary)
+def _summary_line(summary: dict, comp: str = "comp") -> str:
+    labels = {"comp": comp, "zs": "zs", "i2t_r1": "i2t_r1", "t2i_r1": "t2i_r1"}
+    return " | ".join(f"{label} {summary[key]:.1f}" for key, label in labels.items() if key in summary)

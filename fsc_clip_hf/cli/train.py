@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import NoReturn
 
+EXIT_FAILED = 1  # the run started and could not do what it was asked (EXIT_MISSING, 2: refused before it)
 DATA_LINE_LOGGER = "fsc_clip_hf.data.callbacks"
 # Libraries that print through their own handler: their records must not reach ours a second time.
 OWN_HANDLER_LIBRARIES = ("huggingface_hub", "transformers", "datasets", "accelerate", "evaluate")
@@ -41,6 +43,8 @@ def train_main(argv: list[str] | None = None, recipes_dir: str | None = None) ->
     to get it); with `--dry_run`, after the pre-flight (0 when everything is in place). A bare recipe name
     is looked for in ``recipes_dir`` (the script's folder), then ``./recipes``.
     """
+    from ..data.skips import UnusableData
+    from ..release.hub import PushFailed
     from ..training.preflight import EXIT_MISSING, precision_check, run_preflight
     from ..training.recipes import PrecisionUnavailable, RecipeError, parse_command, resolved_recipe
 
@@ -53,8 +57,7 @@ def train_main(argv: list[str] | None = None, recipes_dir: str | None = None) ->
             command = parse_command([*(argv or []), "--bf16", "false"], recipes_dir)
             extra.append(precision_check(error))
     except (RecipeError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(EXIT_MISSING)
+        refuse(f"error: {error}", EXIT_MISSING)
     if command.print_config:
         print(resolved_recipe(command), end="")
         return
@@ -62,26 +65,38 @@ def train_main(argv: list[str] | None = None, recipes_dir: str | None = None) ->
     setup_logging(args)
     preflight = run_preflight(args, extra)
     if args.should_log:
-        print(preflight.table(), file=sys.stderr if preflight.missing else sys.stdout, flush=True)
+        print(preflight.table(), flush=True)
     if preflight.missing:
         sys.exit(EXIT_MISSING)
     if command.dry_run:
         return
     try:
         _train(args)
+    except (UnusableData, PushFailed) as error:
+        refuse(f"error: {error}", EXIT_FAILED)
     finally:
         if preflight.lock is not None:
             preflight.lock.release()
+
+
+def refuse(message: str, status: int) -> NoReturn:
+    """End the command with ``message`` and ``status``, no traceback. Refusals print on standard output:
+    `accelerate launch` repeats its child's standard error in its own error, which would show them twice."""
+    print(message, flush=True)
+    sys.exit(status)
 
 
 def _train(args) -> None:
     if args.model_name_or_path == "synthetic":
         from ..training.demo import run_demo
 
-        run_demo(args)
+        results = run_demo(args)
         if args.should_log:
+            finals = [path for name, result in results.items() if name != "pretrained"
+                      for path in result["checkpoints"].values()]
             print(f"results: {args.output_dir}/demo_results.md (and .json, demo_comp_vs_zs.png); each model's "
-                  f"report in {args.output_dir}/eval/<model>/", flush=True)
+                  f"report in {args.output_dir}/eval/<model>/; final model{'s' * (len(finals) > 1)}: "
+                  f"{', '.join(finals)}", flush=True)
         return
     from ..training.pipeline import run_training, save_final
 

@@ -8,7 +8,7 @@ import logging
 from transformers import TrainerCallback
 
 from .resume import StreamSeek
-from .skips import SkipStats, difference, format_counts
+from .skips import SkipStats, UnusableData, difference, format_counts, skipped_count
 
 logger = logging.getLogger(__name__)
 
@@ -22,12 +22,16 @@ class DataEpochCallback(TrainerCallback):
     Trainer runs as many passes as ``max_steps`` needs and ``state.epoch`` only approximates them.
     ``state_dict`` / ``load_state_dict`` carry all of it through a checkpoint (``FSCTrainer`` writes it
     per process), and a resumed epoch seeks its stream back to the recorded position (``seek``).
+
+    An epoch that skipped more than ``max_skipped_fraction`` of its samples stops the run at its end
+    (:class:`UnusableData`, naming ``source`` and the counts); one that skipped fewer, but some, warns.
     """
 
     def __init__(self, skip_stats: SkipStats | None = None, collator=None, dataset=None,
-                 seek: StreamSeek | None = None):
+                 seek: StreamSeek | None = None, max_skipped_fraction: float = 1.0, source: str = "the training data"):
         self.skip_stats = skip_stats or SkipStats()
         self.collator, self.dataset, self.seek = collator, dataset, seek
+        self.max_skipped_fraction, self.source = max_skipped_fraction, source
         self.epoch = 0
         self.epoch_start_step = 0
         self.workers: dict[int, list[int]] = {}  # worker row -> [batches taken, last raw position or -1]
@@ -101,9 +105,14 @@ class DataEpochCallback(TrainerCallback):
 
     def on_epoch_end(self, args, state, control, **kwargs):
         now = self.skip_stats.snapshot()
-        logger.info("data, epoch %d%s, process %d: %s", self.epoch,
-                    " (since the resume)" if self._partial_epoch else "", args.process_index,
-                    format_counts(difference(now, self._start)))
+        counts = difference(now, self._start)
+        line = (f"data, epoch {self.epoch}{' (since the resume)' if self._partial_epoch else ''}, process "
+                f"{args.process_index}: {format_counts(counts)}")
+        skipped = skipped_count(counts)
+        if counts["seen"] and skipped > self.max_skipped_fraction * counts["seen"]:
+            raise UnusableData(f"{self.source}: more than max_skipped_fraction={self.max_skipped_fraction:g} of the "
+                               f"samples were skipped, so the run stops ({line})")
+        (logger.warning if skipped else logger.info)(line)
         self._partial_epoch = False
         self._start = now
         # A checkpoint written now (save_strategy "epoch") resumes at the start of the next epoch.

@@ -67,6 +67,16 @@ class BadSample(Exception):
         self.detail = detail
 
 
+class UnusableData(RuntimeError):
+    """The training data yielded no sample to train on, or skipped more than a run accepts; the message
+    names the data and the counts by reason."""
+
+
+def skipped_count(counts: dict[str, int]) -> int:
+    """Samples dropped (not repaired) in ``snapshot()`` counts."""
+    return sum(counts.get(reason, 0) for reason, (kind, _) in REASONS.items() if kind == "skipped")
+
+
 class SkipStats:
     """Per-reason counters shared by a process and its DataLoader workers.
 

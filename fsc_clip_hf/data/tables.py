@@ -145,14 +145,14 @@ def _image_path(row: dict, column: str, base: str, allow_outside: bool) -> str:
 
 def read_table(
     path: str,
-    image_column: str,
+    image_column: str | None,
     caption_column: str,
     negatives_column: str | None = None,
     image_root: str | None = None,
     allow_paths_outside_root: bool = False,
 ) -> Table:
     """Read a CSV / TSV / JSONL annotation file; image paths are resolved against ``image_root``
-    (default: the file's folder). Rows whose image path is absolute or leaves the root through ``..``
+    (default: the file's folder; no ``image_column``: captions alone, every image ``""``). Rows whose image path is absolute or leaves the root through ``..``
     are kept as ``path_outside_root`` skips unless ``allow_paths_outside_root``.
 
     Raises:
@@ -175,7 +175,7 @@ def read_table(
             skip, row = ("bad_row", row.detail), {}
         else:
             try:
-                image = _image_path(row, image_column, base, allow_paths_outside_root)
+                image = _image_path(row, image_column, base, allow_paths_outside_root) if image_column else ""
             except PathOutsideRoot as err:
                 skip = ("path_outside_root", f"{path}, row {number}: {err}")
         table.images.append(image)

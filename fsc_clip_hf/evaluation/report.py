@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from .adapters import COMPOSITIONALITY, GROUPS
 from .adapters.retrieval import RECALLS
+from .adapters.synthetic import COMP_LABEL as SYNTHETIC_COMP_LABEL
 from .adapters.zeroshot import TASK_BY_NAME
 from .metrics.zeroshot import metric_label
 from .published import (
@@ -143,7 +144,7 @@ def _synthetic_section(results: dict) -> list[str]:
     synthetic = results["synthetic"]
     summary = synthetic["summary"]
     lines = ["## Synthetic world", ""]
-    lines += _table(["model", "Comp", "ZS", "I2T R@1", "T2I R@1"],
+    lines += _table(["model", SYNTHETIC_COMP_LABEL, "ZS", "I2T R@1", "T2I R@1"],
                     [[f"**{results['model']}**", *(_cell(summary.get(k)) for k in ("comp", "zs", "i2t_r1", "t2i_r1"))]])
     rows = [[name, subset, _cell(value)] for name, record in results["details"].items()
             if record["suite"] == "synthetic" for subset, value in record["subsets"].items()]
@@ -216,7 +217,7 @@ def plot_comp_vs_zs(results: dict, path: str, curve: Sequence[tuple[str, dict]] 
         _draw_curve(ax, [(label, (summary := variant.get("synthetic", {}).get("summary", {})).get("zs"),
                           summary.get("comp")) for label, variant in curve])
         ax.set_xlabel("synthetic ZS (%)")
-        ax.set_ylabel("synthetic Comp (%)")
+        ax.set_ylabel(f"synthetic {SYNTHETIC_COMP_LABEL} (%)")
         ax.set_title("Synthetic world")
         ax.grid(alpha=0.3)
         ax.margins(0.3)

@@ -6,9 +6,8 @@ models side by side, each fine-tune as the mean ± sample standard deviation ove
 percentages:
 
 * Comp: accuracy of the true caption against its hard negative, averaged over the binding and
-  replacement subsets (:data:`COMP_HEADLINE`). ``swap_rel`` has its own column and stays out of Comp:
-  on the validation split every model, base and fine-tunes alike, is at chance on it (the tiny towers
-  do not encode layout), so it would only dilute the comparison;
+  replacement subsets; ``swap_rel`` has its own column and stays out of Comp
+  (:data:`fsc_clip_hf.evaluation.adapters.synthetic.COMP_SUBSETS`, labelled ``COMP_LABEL`` wherever printed);
 * ZS: zero-shot top-1 with the class prompts averaged over templates, averaged over the tasks;
 * I2T / T2I: Recall@1 of image→caption and caption→image retrieval on held-out images.
 
@@ -25,14 +24,14 @@ import statistics
 
 from transformers import CLIPModel, CLIPProcessor
 
+from .adapters.synthetic import COMP_LABEL
 from .report import write_report
 from .suite import evaluate_model
 
 logger = logging.getLogger(__name__)
 
 COLUMNS = ("comp", "zs", "i2t_r1", "t2i_r1")
-HEADERS = {"comp": "Comp", "zs": "ZS", "i2t_r1": "I2T R@1", "t2i_r1": "T2I R@1"}
-COMP_HEADLINE = ("replace_att", "replace_obj", "swap_att", "swap_obj")
+HEADERS = {"comp": COMP_LABEL, "zs": "ZS", "i2t_r1": "I2T R@1", "t2i_r1": "T2I R@1"}
 LABELS = {"pretrained": "the base", "clip": "CLIP fine-tuning", "negclip": "NegCLIP", "fsc-clip": "FSC-CLIP"}
 
 
@@ -41,9 +40,7 @@ def synthetic_scores(results: dict) -> dict:
     ``{"summary": {comp, zs, i2t_r1, t2i_r1}, "subsets": {"comp/<subset>", "zs/<task>"}}`` in percent."""
     if results["missing"] or results["failed"]:
         raise RuntimeError(f"synthetic evaluation incomplete: {results['missing'] or results['failed']}")
-    summary = dict(results["synthetic"]["summary"])
-    comp = results["details"]["synthetic/comp"]["subsets"]
-    summary["comp"] = statistics.fmean(comp[subset] for subset in COMP_HEADLINE if subset in comp)
+    summary = results["synthetic"]["summary"]
     subsets = {f"{kind}/{subset}": value for kind in ("comp", "zs")
                for subset, value in results["details"][f"synthetic/{kind}"]["subsets"].items()}
     return {"summary": {column: summary[column] for column in COLUMNS}, "subsets": subsets}
@@ -74,9 +71,9 @@ def evaluate_checkpoints(checkpoints: dict[str, dict], eval_dir: str, output_dir
             logger.info("evaluating %s (%s) on %s", label, path, eval_dir)
             full = evaluate_model(CLIPModel.from_pretrained(path), CLIPProcessor.from_pretrained(path), "synthetic",
                                   eval_dir, model_name=label, show_progress=False)
-            write_report(full, os.path.join(output_dir, "eval", label))
+            write_report(full, report_dir(output_dir, name, seed))
             runs[seed] = synthetic_scores(full)
-        results[name] = aggregate(runs)
+        results[name] = {**aggregate(runs), "checkpoints": {str(seed): path for seed, path in paths.items()}}
     text = markdown_table(results) + "\n\n" + verdict(results)
     print("\n" + text)
     os.makedirs(output_dir, exist_ok=True)
@@ -86,6 +83,11 @@ def evaluate_checkpoints(checkpoints: dict[str, dict], eval_dir: str, output_dir
         handle.write(text + "\n")
     plot_comp_vs_zs(results, os.path.join(output_dir, "demo_comp_vs_zs.png"))
     return results
+
+
+def report_dir(output_dir: str, name: str, seed: int | None) -> str:
+    """Where one model's full report goes: ``eval/<name>[/seed<k>]``."""
+    return os.path.join(output_dir, "eval", name if seed is None else f"{name}/seed{seed}")
 
 
 def _cell(result: dict, part: str, key: str) -> str:
@@ -117,16 +119,28 @@ def _beyond(results: dict, model: str, reference: str, column: str) -> str:
     """The answer of one verdict question: 'yes (+d, spread s)' when the model's mean exceeds the
     reference's by more than the spread s, else 'no (...)'."""
     gain, spread = _difference(results, model, reference, column)
-    # The base is one model, not a draw over seeds; a fine-tune of one seed has no spread.
-    if results[model]["n"] == 1 or (reference != "pretrained" and results[reference]["n"] == 1):
-        return f"{gain:+.1f} from one seed, no spread to judge by"
     return f"{'yes' if gain > spread else 'no'} ({gain:+.1f}, spread {spread:.1f})"
+
+
+def _one_seed(results: dict) -> bool:
+    return all(r["n"] == 1 for name, r in results.items() if name != "pretrained")
 
 
 def verdict(results: dict) -> str:
     """One line computed from the numbers: does each hard-negative fine-tune raise Comp beyond the seed
     spread over the control (CLIP fine-tuning, else the base)? Does FSC-CLIP keep ZS and retrieval above
-    NegCLIP's beyond the spread (the paper's claim: it gives up less of what the base could do)?"""
+    NegCLIP's beyond the spread (the paper's claim: it gives up less of what the base could do)? With one
+    seed per fine-tune there is no spread to judge by: the line gives the differences from the base."""
+    tuned = [name for name in results if name != "pretrained"]
+    if not tuned:
+        return "Verdict: no fine-tune to judge."
+    if _one_seed(results):
+        differences = "; ".join(
+            f"{LABELS.get(model, model)} " + ", ".join(
+                f"{HEADERS[column]} {_difference(results, model, 'pretrained', column)[0]:+.1f}" for column in COLUMNS)
+            for model in tuned)
+        return (f"Differences from the base, one seed each ({differences}): one seed has no spread, so they do not "
+                "tell an effect from the seed's noise; --config demo_compare.yaml compares over 3 seeds.")
     reference = "clip" if "clip" in results else "pretrained"
     parts = []
     for model in ("negclip", "fsc-clip"):
@@ -156,8 +170,9 @@ def plot_comp_vs_zs(results: dict, path: str) -> None:
                     markersize=7, label=f"{name} (n={r['n']})")
         ax.annotate(name, (x, y), textcoords="offset points", xytext=(6, 6))
     ax.set_xlabel("zero-shot top-1 (%)")
-    ax.set_ylabel("compositional accuracy (%)")
-    ax.set_title("synthetic world: Comp vs. ZS (mean ± sd)")
+    ax.set_ylabel(f"compositional accuracy, {COMP_LABEL} (%)")
+    seeds = max(r["n"] for r in results.values())
+    ax.set_title("synthetic world: Comp vs. ZS" + (" (one seed)" if seeds == 1 else f" (mean ± sd over {seeds} seeds)"))
     ax.grid(alpha=0.3)
     ax.margins(0.2)  # room for the labels
     ax.legend(fontsize=7, loc="lower left")

@@ -46,7 +46,7 @@ class NegativeOptions:
     replace_vocabulary_file: str | None = option(
         None, "With replace_vocabulary corpus: a vocabulary file (python -m fsc_clip_hf.negatives vocabulary), a "
               "caption file (.txt/.jsonl/.csv/.tsv) or a negatives cache; default: negatives_cache_dir, else "
-              "train_data when it is a caption file.", group=NEGATIVES)
+              "train_data when it is a caption file.", group=NEGATIVES, recorded=True, path=True)
     replace_vocabulary_min_count: int = option(
         1, "With replace_vocabulary corpus: occurrences a word needs.", group=NEGATIVES, recorded=True,
         bounds=Bounds(1))

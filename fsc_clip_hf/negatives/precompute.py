@@ -123,7 +123,6 @@ def precompute(input_path: str | Path, output_dir: str | Path, caption_column: s
     """
     import datasets
 
-    from ..data.captions import normalize_caption
     from .generator import HardNegativeGenerator
     from .resources import spacy_package_name
     from .vocabulary import Vocabulary
@@ -131,7 +130,7 @@ def precompute(input_path: str | Path, output_dir: str | Path, caption_column: s
     generator_kwargs = {"style": style, "spacy_model": spacy_model, **options}
     probe = HardNegativeGenerator(**generator_kwargs)  # fails early on missing resources or bad options
     input_path, output_dir = Path(input_path), Path(output_dir)
-    captions = list(dict.fromkeys(normalize_caption(c) for c in read_captions(input_path, caption_column)))
+    captions = list(dict.fromkeys(read_captions(input_path, caption_column)))
     if not captions:
         raise ValueError(f"{input_path} has no captions (column {caption_column!r}): nothing to precompute")
     work = output_dir.parent / f".{output_dir.name}.partial"

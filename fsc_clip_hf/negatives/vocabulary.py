@@ -16,6 +16,8 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from .corpus import read_captions
+
 VOCABULARY_FORMAT = "fsc-clip-hf caption vocabulary"
 _WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
 
@@ -54,14 +56,13 @@ class Vocabulary:
                 raise FileNotFoundError(f"{path.parent} has no vocabulary.json: re-run precompute, or pass a "
                                         "caption file as replace_vocabulary_file")
         if path.suffix.lower() == ".json" and path.is_file():
-            data = json.loads(path.read_text(encoding="utf-8"))
+            try:
+                data = json.loads(path.read_bytes())
+            except ValueError:  # JSON lines, or not UTF-8: a caption file, read below
+                data = None
             if isinstance(data, dict) and data.get("format") == VOCABULARY_FORMAT:
                 return cls(data["counts"], min_count, str(path))
-        from ..data.captions import normalize_caption
-        from .corpus import read_captions
-
-        return cls.from_captions((normalize_caption(c) for c in read_captions(path, caption_column)),
-                                 min_count, str(path))
+        return cls.from_captions(read_captions(path, caption_column), min_count, str(path))
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)

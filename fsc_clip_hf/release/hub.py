@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import yaml
-from huggingface_hub import CommitInfo, HfApi
+from huggingface_hub import CommitInfo, HfApi, ModelCard, get_token
 from peft import PeftModel
 from transformers import CLIPModel, CLIPProcessor
 
+from ..paths import apply_umask
 from .convert_open_clip import OPEN_CLIP_CONFIG, OPEN_CLIP_WEIGHTS, OpenClipIncompatible, write_open_clip_files
-from .model_card import build_model_card, public_recipe
+from .model_card import build_model_card, recorded_recipe
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def prepare_release(
         (folder / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     if recipe is not None:
         # default=str turns paths/enums into text so the YAML stays plain data.
-        plain = json.loads(json.dumps(public_recipe(recipe), default=str))
+        plain = json.loads(json.dumps(recorded_recipe(recipe), default=str))
         (folder / RECIPE_FILE).write_text(yaml.safe_dump(plain, sort_keys=False), encoding="utf-8")
     for path in map(Path, result_files):
         (folder / EVAL_DIR).mkdir(exist_ok=True)
@@ -108,8 +109,38 @@ def prepare_release(
 
     card = build_model_card(recipe, results, base_model, datasets, lora, repo_id=repo_id, license=license)
     card.save(folder / CARD_FILE)
+    apply_umask(folder)
     logger.info("Release written to %s (%s)", folder, "LoRA merged, adapter in adapter/" if lora else "full")
     return folder
+
+
+def record_results(folder: str | Path, results: Mapping[str, Any], result_files: Sequence[str | Path] = ()) -> Path:
+    """Add evaluation results to a release folder written without them: ``results.json``, ``eval/`` and
+    the card rebuilt from what the folder holds (its recipe, its card's base model and datasets), so the
+    card shows what was computed. (The demo evaluates its models after training them.)"""
+    folder = Path(folder)
+    recipe = yaml.safe_load((folder / RECIPE_FILE).read_text(encoding="utf-8")) if (folder / RECIPE_FILE).is_file() \
+        else None
+    data = ModelCard.load(folder / CARD_FILE).data
+    (folder / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    for path in map(Path, result_files):
+        (folder / EVAL_DIR).mkdir(exist_ok=True)
+        shutil.copy2(path, folder / EVAL_DIR / path.name)
+    card = build_model_card(recipe, results, data.base_model, data.datasets or (), (folder / ADAPTER_DIR).is_dir(),
+                            license=data.license or "apache-2.0")
+    card.save(folder / CARD_FILE)
+    apply_umask(folder)
+    return folder
+
+
+class PushFailed(RuntimeError):
+    """A Hub upload that could not be done; the message says why and, for a written release, where it is
+    and the command that pushes it later."""
+
+
+def push_command(folder: str | Path, repo_id: str) -> str:
+    """The one command that uploads a release folder."""
+    return f"python -m fsc_clip_hf.release push {folder} --repo_id {repo_id}"
 
 
 def push_release(
@@ -127,21 +158,36 @@ def push_release(
         folder: a folder written by ``prepare_release``; all of it is uploaded.
         repo_id: ``name`` or ``namespace/name``; a bare name goes to the token owner's namespace.
         private: visibility of a new repository (None: the Hub's default); an existing one is left as is.
-        token: a Hub token; None lets ``huggingface_hub`` use ``HF_TOKEN`` or the cached login.
+        token: a Hub token; None: ``HF_TOKEN`` or the cached login (``hf auth login``).
         commit_message: the commit's title.
         revision: the branch to commit to (default: the main branch).
+
+    Raises:
+        PushFailed: no token (before any request), or the Hub refused or could not be reached.
     """
+    if not (Path(folder) / "config.json").is_file():
+        raise PushFailed(f"{folder} is not a release folder (no config.json): nothing was uploaded")
+    if token is None and get_token() is None:
+        raise PushFailed(f"no Hub token, so {folder} was not uploaded: hf auth login, or export HF_TOKEN=<a write "
+                         "token>")
     api = HfApi(token=token)
-    repo = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
-    logger.info("Uploading %s to %s", folder, repo.repo_id)
-    commit = api.upload_folder(
-        repo_id=repo.repo_id,
-        folder_path=str(folder),
-        commit_message=commit_message,
-        revision=revision,
-    )
+    try:
+        repo = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+        logger.info("Uploading %s to %s", folder, repo.repo_id)
+        commit = api.upload_folder(repo_id=repo.repo_id, folder_path=str(folder), commit_message=commit_message,
+                                   revision=revision)
+    except Exception as error:  # the client's HTTP, network and Hub errors alike: one message, the cause named
+        raise PushFailed(f"the upload of {folder} to {repo_id} failed ({error_cause(error)})") from error
     logger.info("Pushed: %s", commit.commit_url)
     return commit
+
+
+def error_cause(error: BaseException) -> str:
+    """The first line of the deepest cause: what went wrong, without the client's wrapping."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    first = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {first[0]}" if first else type(error).__name__
 
 
 def release_from_trainer(
@@ -179,8 +225,12 @@ def release_from_trainer(
         repo_id=repo_id if args.push_to_hub else None,
     )
     if args.push_to_hub:
-        push_release(folder, repo_id, private=args.hub_private_repo, token=args.hub_token,
-                     commit_message=commit_message)
+        try:
+            push_release(folder, repo_id, private=args.hub_private_repo, token=args.hub_token,
+                         commit_message=commit_message)
+        except PushFailed as error:
+            raise PushFailed(f"{error}. The release folder {folder} is complete; push it later with: "
+                             f"{push_command(folder, repo_id)}") from error
     return folder
 
 

@@ -32,6 +32,8 @@ from typing import Any, Mapping, Sequence
 import jinja2
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from ..evaluation.adapters.synthetic import COMP_LABEL as SYNTHETIC_COMP_LABEL
+
 PAPER_URL = "https://arxiv.org/abs/2410.05210"
 PAPER_TAG = "arxiv:2410.05210"  # the Hub links the paper's page from this tag
 # The named training sources of fsc_clip_hf.data.sources, as a card describes them.
@@ -48,6 +50,7 @@ OBJECTIVES = {
 }
 
 SUMMARY_COLUMNS = {"comp": "Comp", "zs": "ZS", "i2t_r1": "I2T Ret", "t2i_r1": "T2I Ret"}
+SYNTHETIC_COLUMNS = {"comp": SYNTHETIC_COMP_LABEL}  # the synthetic world's Comp leaves swap_rel out
 RETRIEVAL_COLUMNS = {
     "i2t_r1": "I2T R@1",
     "i2t_r5": "I2T R@5",
@@ -75,22 +78,37 @@ _TASK_NAMES = {
     "retrieval": "Zero-shot image-text retrieval",
 }
 # Recipe keys that must never reach a public card or results file (the recipe may carry hub_token).
+# recipe.yaml's record of what the run was (precision, processes, ...): not an option. Its LOCAL_PATHS lists
+# the options whose value is a path of the training machine.
+RUN_RECORD = "run"
+LOCAL_PATHS = "local_paths"
 _SECRET_KEY = re.compile(r"token|secret|password|api_key", re.IGNORECASE)
 
 
-def public_recipe(recipe: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The recipe as a public file may show it, recursively: plain data (enums as their values, paths as
-    text), no secret-looking keys (tokens, passwords), and no path of the training machine
-    (``model_name_or_path`` only as a Hub id, ``train_data`` as :func:`public_train_data` gives it)."""
+def recorded_recipe(recipe: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The recipe as ``recipe.yaml`` records it, recursively: plain data (enums as their values, paths as
+    text) and no secret-looking keys (tokens, passwords). Paths stay as given (absolute, listed in
+    ``run.local_paths``), so that ``--config final/recipe.yaml`` runs again where they exist."""
     cleaned: dict[str, Any] = {}
     for key, value in (recipe or {}).items():
-        if _SECRET_KEY.search(str(key)):
-            continue
-        value = public_recipe(value) if isinstance(value, Mapping) else _plain(value)
-        if key == "model_name_or_path" and isinstance(value, str) and not (is_hub_id(value) and not os.path.exists(value)):
-            continue
-        cleaned[key] = public_train_data(value) if key == "train_data" else value
+        if not _SECRET_KEY.search(str(key)):
+            cleaned[key] = recorded_recipe(value) if isinstance(value, Mapping) else _plain(value)
     return cleaned
+
+
+def public_recipe(recipe: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The recipe as the model card shows it: :func:`recorded_recipe` without any path of the training
+    machine (``model_name_or_path`` only as a Hub id, ``train_data`` as :func:`public_train_data` gives it,
+    the other local paths left out)."""
+    cleaned = recorded_recipe(recipe)
+    local = set((cleaned.get(RUN_RECORD) or {}).get(LOCAL_PATHS, ()))
+    model = cleaned.get("model_name_or_path")
+    if isinstance(model, str) and not (is_hub_id(model) and not os.path.exists(model)):
+        local.add("model_name_or_path")
+    if "train_data" in cleaned:
+        cleaned["train_data"] = public_train_data(cleaned["train_data"])
+        local.discard("train_data")
+    return {key: value for key, value in cleaned.items() if key not in local}
 
 
 def _plain(value: Any) -> Any:
@@ -371,7 +389,7 @@ def _result_tables(results: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "summary": {label: _cell(summary.get(key)) for key, label in SUMMARY_COLUMNS.items()} if summary else {},
         "partial": partial_columns(results),
-        "synthetic": {label: _cell(value) for key, label in SUMMARY_COLUMNS.items()
+        "synthetic": {SYNTHETIC_COLUMNS.get(key, label): _cell(value) for key, label in SUMMARY_COLUMNS.items()
                       if (value := (results.get("synthetic") or {}).get("summary", {}).get(key)) is not None},
         "benchmarks": {name: _cell(value) for name, value in (results.get("benchmarks") or {}).items()},
         "zeroshot": {name: (_zeroshot_metric(name)[1], _cell(value))

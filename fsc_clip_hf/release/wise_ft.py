@@ -23,6 +23,7 @@ import torch
 from transformers import CLIPModel
 
 from ..argparsing import ArgumentParser
+from ..paths import apply_umask
 from ..processor import load_processor
 
 logger = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> Path:
     processor = load_processor(args.finetuned, model.config.text_config, option="--finetuned with its tokenizer")
     model.save_pretrained(args.output_dir)
     processor.save_pretrained(args.output_dir)
+    apply_umask(args.output_dir)
     print(f"Wrote the WiSE-FT model (alpha {args.alpha}) to {args.output_dir}")
     return Path(args.output_dir)
 

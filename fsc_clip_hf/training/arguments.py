@@ -39,9 +39,9 @@ class FSCTrainingArguments(TrainingArguments, LossOptions, NegativeOptions):
     # --- model ---
     model_name_or_path: str = option(
         "openai/clip-vit-base-patch32", "Hub id or local folder of a CLIP checkpoint; 'synthetic' pretrains a tiny "
-        "CLIP first.", group=MODEL, recorded=True)
+        "CLIP first.", group=MODEL, recorded=True, path=True)
     processor_name_or_path: str | None = option(
-        None, "CLIPProcessor to use; defaults to model_name_or_path.", group=MODEL)
+        None, "CLIPProcessor to use; defaults to model_name_or_path.", group=MODEL, recorded=True, path=True)
     pixels: str = option(
         "open_clip", "How images become pixels where they are not cropped by train_transform (evaluation, "
         "train_transform: eval) and in the saved processor: open_clip (open_clip's evaluation transform, as the "
@@ -59,12 +59,14 @@ class FSCTrainingArguments(TrainingArguments, LossOptions, NegativeOptions):
     # --- data ---
     train_data: str | None = option(
         None, "Required: train_neg_clip | laioncoco_100k | cc3m_100k | a shard pattern, table (.csv, .tsv, .jsonl), "
-        "save_to_disk folder or Hub dataset id | synthetic (the demo's world).", group=DATA, recorded=True)
-    train_data_root: str | None = option(None, "Data root of the named sources.", group=DATA)
+        "save_to_disk folder or Hub dataset id | synthetic (the demo's world).", group=DATA, recorded=True,
+        path=True)
+    train_data_root: str | None = option(None, "Data root of the named sources.", group=DATA, recorded=True,
+                                         path=True)
     caption_key: str | None = option(None, "WebDataset caption field (e.g. coca_captions).", group=DATA,
                                      recorded=True)
-    image_column: str | None = option(None, "Image column of a table / dataset.", group=DATA)
-    caption_column: str | None = option(None, "Caption column of a table / dataset.", group=DATA)
+    image_column: str | None = option(None, "Image column of a table / dataset.", group=DATA, recorded=True)
+    caption_column: str | None = option(None, "Caption column of a table / dataset.", group=DATA, recorded=True)
     shuffle_buffer: int = option(1000, "Streaming shuffle buffer (0 = no shuffle).", group=DATA, recorded=True,
                                  bounds=NON_NEGATIVE)
     train_transform: str = option(
@@ -78,6 +80,10 @@ class FSCTrainingArguments(TrainingArguments, LossOptions, NegativeOptions):
     use_dataset_negatives: bool = option(
         False, "Add the source's precomputed negatives (NegCLIP TSV) as one more type.", group=NEGATIVES,
         recorded=True)
+    max_skipped_fraction: float = option(
+        0.1, "Stop the run at the end of an epoch in which more than this share of the samples was skipped "
+        "(missing or undecodable images, empty captions, ...); a run that reads no sample at all always fails. "
+        "1 never stops.", group=DATA, recorded=True, bounds=Bounds(0, 1))
     allow_paths_outside_root: bool = option(
         False, "Read table rows whose image path is absolute or leaves the image root through '..' (refused and "
         "counted as path_outside_root by default).", group=DATA)
@@ -87,20 +93,23 @@ class FSCTrainingArguments(TrainingArguments, LossOptions, NegativeOptions):
         None, "Negative style: negclip | replace | ngram_shuffle_N | svlc | fsc-clip (None = no negatives).",
         group=NEGATIVES, recorded=True)
     negatives_cache_dir: str | None = option(
-        None, "Candidate cache written by `python -m fsc_clip_hf.negatives precompute`.", group=NEGATIVES)
-    spacy_model: str = option("en_core_web_sm", "spaCy English pipeline for the negatives.", group=NEGATIVES)
+        None, "Candidate cache written by `python -m fsc_clip_hf.negatives precompute`.", group=NEGATIVES,
+        path=True)
+    spacy_model: str = option("en_core_web_sm", "spaCy English pipeline for the negatives.", group=NEGATIVES,
+                              recorded=True)
 
     # --- evaluation and release ---
     eval_benchmarks: str | None = option(
         None, "Benchmarks evaluated at each evaluation step and on the final model (e.g. 'synthetic' or 'comp'); "
         "images and captions go per_device_eval_batch_size at a time, images are decoded by dataloader_num_workers "
-        "workers.", group=EVALUATION)
-    eval_data_root: str | None = option(None, "Where the benchmark data lives.", group=EVALUATION)
+        "workers.", group=EVALUATION, recorded=True)
+    eval_data_root: str | None = option(None, "Where the benchmark data lives.", group=EVALUATION, recorded=True,
+                                        path=True)
     base_model: str | None = option(
         None, "Hub id of the pretrained CLIP, for the model card when model_name_or_path is a local folder (default: "
         "model_name_or_path if it is a Hub id, else read from the checkpoint; left out of the card when unknown).",
         group=RELEASE)
-    output_dir: str | None = _trainer("output_dir", group=RELEASE)
+    output_dir: str | None = _trainer("output_dir", group=RELEASE, recorded=True, path=True)
     overwrite_output_dir: bool = option(
         False, "Start a fresh run in an output_dir that holds checkpoints (otherwise refused: resume with "
         "resume_from_checkpoint: last, or choose another output_dir).", group=RELEASE)
@@ -124,7 +133,7 @@ class FSCTrainingArguments(TrainingArguments, LossOptions, NegativeOptions):
     synthetic_pretrain_learning_rate: float = option(2e-3, "Its learning rate.", group=DEMO, bounds=POSITIVE)
     synthetic_cache_dir: str | None = option(
         None, "Where the world and the pretrained model are cached, each in a folder named by a hash of what made "
-        "it (default: output_dir).", group=DEMO)
+        "it (default: output_dir).", group=DEMO, path=True)
     synthetic_eval_split: str = option(
         "eval", "The world's split the demo evaluates: eval (the test split, reported) or validation (for choosing "
         "settings).", group=DEMO, choices=EVAL_SPLITS)

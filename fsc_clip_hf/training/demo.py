@@ -30,6 +30,7 @@ from transformers import set_seed
 
 from ..data.synthetic import load_synthetic_world, render, scenes, tokenizer, world, write_synthetic_world
 from ..modeling import FSCCLIPModel, tiny_clip_config
+from ..release.hub import record_results
 from .arguments import FSCTrainingArguments
 from .pipeline import final_dir, run_training, save_final
 
@@ -171,6 +172,14 @@ def run_demo(args: FSCTrainingArguments) -> dict:
 
 
 def report(args: FSCTrainingArguments, checkpoints: dict[str, dict], world_dir: str) -> dict:
-    from ..evaluation.synthetic_report import evaluate_checkpoints
+    """Evaluate every model, print and write the comparison, and put each model's results in its card."""
+    from ..evaluation.synthetic_report import evaluate_checkpoints, report_dir
 
-    return evaluate_checkpoints(checkpoints, os.path.join(world_dir, args.synthetic_eval_split), args.output_dir)
+    results = evaluate_checkpoints(checkpoints, os.path.join(world_dir, args.synthetic_eval_split), args.output_dir)
+    for name, paths in checkpoints.items():
+        for seed, path in paths.items():
+            reported = report_dir(args.output_dir, name, seed)
+            with open(os.path.join(reported, "results.json"), encoding="utf-8") as handle:
+                full = json.load(handle)
+            record_results(path, full, [os.path.join(reported, "results.md"), os.path.join(reported, "comp_vs_zs.png")])
+    return results

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import glob
 import logging
 import math
 import os
@@ -10,18 +11,20 @@ import tempfile
 
 from ..data import DataEpochCallback, FSCCollator, load_image_text_dataset
 from ..data.augment import build_train_transform
+from ..data.skips import UnusableData, format_counts
 from ..evaluation.benchmarks import check_benchmarks
 from ..evaluation.report import write_report
 from ..lora.adapters import apply_lora
 from ..losses import LossOptions
 from ..modeling import FSCCLIPModel
-from ..negatives.options import generator_from_options, negative_options
-from ..options import recorded_options
+from ..negatives.options import NegativeOptions, generator_from_options, negative_options
+from ..options import path_options, recorded_options
 from ..processor import load_processor
 from ..release.hub import release_from_trainer
-from ..release.model_card import hub_base_model, hub_datasets, run_settings
+from ..release.model_card import LOCAL_PATHS, RUN_RECORD, hub_base_model, hub_datasets, run_settings
 from .arguments import FSCTrainingArguments
 from .checkpoints import latest_complete_checkpoint, verify_checkpoint
+from .preflight import FINAL_DIR
 from .trainer import FSCTrainer
 
 logger = logging.getLogger(__name__)
@@ -133,22 +136,44 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
         train_dataset=data.dataset,
         data_collator=collator,
         processing_class=processor,
-        callbacks=[DataEpochCallback(data.skip_stats, collator, data.dataset, seek=data.seek)],
+        callbacks=[DataEpochCallback(data.skip_stats, collator, data.dataset, seek=data.seek,
+                                     max_skipped_fraction=args.max_skipped_fraction, source=f"train_data {train_data}")],
     )
-    trainer.run_sources = {"model": model_path, "train_data": train_data}  # what save_final's card records
+    # What save_final records: the model, processor and data this run read (the demo passes its own).
+    trainer.run_sources = {"model": model_path, "train_data": train_data,
+                           "processor": processor_path if processor_path != model_path else None}
     trainer.train(resume_from_checkpoint=resolve_resume(args))
+    if trainer.state.global_step == 0:
+        # The stream ended before its first batch: the Trainer stops at step 0 as if done.
+        raise UnusableData(f"train_data {train_data}: no batch to train on ({format_counts(data.skip_stats.snapshot())})")
     return trainer
 
 
 def _unused_options(args: FSCTrainingArguments) -> set[str]:
-    """Options the run's objective never read: with loss_name clip, those of the hard-negative terms."""
-    if args.loss_name != "clip":
-        return set()
-    return {f.name for f in dataclasses.fields(LossOptions)} - {"loss_name"}
+    """Options the run never read: with loss_name clip, those of the hard-negative terms; without a
+    negative style, the generator's."""
+    unused = set()
+    if args.loss_name == "clip":
+        unused |= {f.name for f in dataclasses.fields(LossOptions)} - {"loss_name"}
+    if not args.add_random_text_hard_negatives:
+        unused |= {f.name for f in dataclasses.fields(NegativeOptions)} | {"spacy_model"}
+    return unused
+
+
+def absolute_local_paths(recipe: dict, keys: list[str]) -> list[str]:
+    """Make each of ``keys`` whose value is a path on this machine (a file, folder or shard pattern)
+    absolute in ``recipe``, so that the recipe runs again from any folder; returns those keys."""
+    local = []
+    for key in keys:
+        value = recipe.get(key)
+        if isinstance(value, str) and "://" not in value and (os.path.exists(value) or glob.glob(value)):
+            recipe[key] = os.path.abspath(value)
+            local.append(key)
+    return local
 
 
 def final_dir(args: FSCTrainingArguments) -> str:
-    return os.path.join(args.output_dir, "final")
+    return os.path.join(args.output_dir, FINAL_DIR)
 
 
 def save_final(trainer: FSCTrainer) -> str | None:
@@ -160,14 +185,17 @@ def save_final(trainer: FSCTrainer) -> str | None:
     `results.json` holds them all and `eval/` the report's table and plot. Every process must call this.
     """
     args = trainer.args
-    sources = getattr(trainer, "run_sources", {"model": args.model_name_or_path, "train_data": args.train_data})
+    sources = getattr(trainer, "run_sources", {"model": args.model_name_or_path, "train_data": args.train_data,
+                                               "processor": args.processor_name_or_path})
     base_model = hub_base_model(args.base_model, sources["model"])
     # What the run was: the recipe's options, with the precision accelerate actually ran (an accelerate
     # config can turn on bf16 while the arguments say false), and the run's effective settings.
     run = run_settings(trainer.accelerator, args)
     recipe = {key: getattr(args, key) for key in recorded_options(type(args)) if key not in _unused_options(args)}
-    recipe.update(train_data=sources["train_data"], base_model=base_model, bf16=run["precision"] == "bf16",
-                  fp16=run["precision"] == "fp16", run=run)
+    recipe.update(model_name_or_path=sources["model"], processor_name_or_path=sources["processor"],
+                  train_data=sources["train_data"], base_model=base_model, bf16=run["precision"] == "bf16",
+                  fp16=run["precision"] == "fp16")
+    recipe[RUN_RECORD] = {**run, LOCAL_PATHS: absolute_local_paths(recipe, path_options(type(args)))}
     results, report_files = None, []
     with tempfile.TemporaryDirectory() as report_dir:
         if args.eval_benchmarks:

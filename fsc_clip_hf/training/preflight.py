@@ -23,8 +23,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.sources import (COCO_TRAIN2014_URL, HUB_WEBDATASETS, NEGCLIP_IMAGE_FOLDERS, NEGCLIP_NAME,
-                            NEGCLIP_TSV_LOCATIONS, NEGCLIP_URL)
+from ..data.sources import (
+    COCO_TRAIN2014_URL,
+    HUB_WEBDATASETS,
+    NEGCLIP_IMAGE_FOLDERS,
+    NEGCLIP_NAME,
+    NEGCLIP_TSV_LOCATIONS,
+    NEGCLIP_URL,
+)
 from ..data.tables import table_format
 from .arguments import FSCTrainingArguments
 
@@ -32,6 +38,7 @@ OK, MISSING, NOTE = "ok", "MISSING", "note"
 EXIT_MISSING = 2
 HUB_PROBE_TIMEOUT = 5.0
 LOCK_FILE = ".fsc_clip_hf.lock"
+FINAL_DIR = "final"  # the release a finished run writes into output_dir
 MODEL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
 TOKENIZER_FILES = (("tokenizer.json",), ("vocab.json", "merges.txt"))
 IMAGE_PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json")
@@ -396,13 +403,14 @@ def check_push(args: FSCTrainingArguments, hub: _Hub) -> list[Check]:
         return []
     from huggingface_hub import get_token
 
-    if hub.offline:
-        return [Check("Hub upload", MISSING, args.hub_model_id or "push_to_hub", "HF_HUB_OFFLINE is set",
-                      "--push_to_hub false (push final/ later with fsc_clip_hf.release.hub.push_release), or unset HF_HUB_OFFLINE")]
+    target = args.hub_model_id or Path(args.output_dir or ".").name
+    later = ("--push_to_hub false, and push final/ once the Hub answers: python -m fsc_clip_hf.release push "
+             f"{Path(args.output_dir or '.') / 'final'} --repo_id {target}")
     if args.hub_token is None and get_token() is None:
-        return [Check("Hub upload", MISSING, args.hub_model_id or "push_to_hub", "no Hub token",
-                      "hf auth login, or export HF_TOKEN=<a write token>")]
-    return [Check("Hub upload", OK, args.hub_model_id or Path(args.output_dir).name, "token found")]
+        return [Check("Hub upload", MISSING, target, "no Hub token", "hf auth login, or export HF_TOKEN=<a write token>")]
+    if not hub.reachable():
+        return [Check("Hub upload", MISSING, target, f"a token is set, but {hub.why_not()}", later)]
+    return [Check("Hub upload", OK, target, "token found, the Hub answers")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,13 +437,25 @@ def check_output_dir(args: FSCTrainingArguments) -> list[Check]:
                       "or another --output_dir")]
     if checkpoints and not resuming:
         return [Check(piece, NOTE, folder, f"holds {len(checkpoints)} checkpoints; overwrite_output_dir: a fresh run")]
+    if os.path.isdir(os.path.join(folder, FINAL_DIR)) and not resuming:
+        if not args.overwrite_output_dir:
+            return [Check(piece, MISSING, folder, f"holds the release of an earlier run ({FINAL_DIR}/)",
+                          "--overwrite_output_dir true to replace it, or another --output_dir")]
+        return [Check(piece, NOTE, folder, "holds the release of an earlier run; overwrite_output_dir: replaced")]
     return [Check(piece, OK, folder, "writable")]
 
 
 def _unwritable(folder: str) -> str | None:
-    """Why ``folder`` cannot receive the run's files (created if missing), or None."""
+    """Why ``folder`` cannot receive the run's files, or None. Nothing is created: a folder that does not
+    exist yet is judged by its nearest existing parent (the run creates it when it starts)."""
+    existing = os.path.abspath(folder)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return f"not writable ({existing} is a file, not a folder)"
+    if existing != os.path.abspath(folder):
+        return None if os.access(existing, os.W_OK | os.X_OK) else f"not writable (cannot create it in {existing})"
     try:
-        os.makedirs(folder, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-probe-"):
             pass
     except OSError as error:
@@ -445,13 +465,21 @@ def _unwritable(folder: str) -> str | None:
 
 class OutputLock:
     """An exclusive lock on ``output_dir`` for the life of this process (``fcntl.flock``: released by
-    the kernel when the process ends, however it ends, so no stale lock is left behind)."""
+    the kernel when the process ends, however it ends, so no stale lock is left behind).
+
+    A lock taken with ``flock`` belongs to the open file, which forked children share: DataLoader workers
+    would hold it after their parent was killed, until they notice (seconds later), and a preempted run
+    could not resume at once. So each child forked while the lock is held closes its copy at once.
+    """
 
     def __init__(self, folder: str):
+        self.folder = folder
         self.path = os.path.join(folder, LOCK_FILE)
         self._handle = None
+        os.register_at_fork(after_in_child=self._close_in_child)
 
     def acquire(self) -> Check | None:
+        os.makedirs(self.folder, exist_ok=True)
         handle = open(self.path, "a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -459,8 +487,8 @@ class OutputLock:
             handle.seek(0)
             owner = handle.read().strip() or "another process"
             handle.close()
-            return Check("output folder", MISSING, os.path.dirname(self.path),
-                         f"another run is using it ({owner})", "wait for it to end, or another --output_dir")
+            return Check("output folder", MISSING, self.folder, f"another run is using it ({owner})",
+                         "wait for it to end, or another --output_dir")
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} on {os.uname().nodename}\n")
@@ -471,4 +499,10 @@ class OutputLock:
     def release(self) -> None:
         if self._handle is not None:
             self._handle.close()  # closing the descriptor releases the lock
+            self._handle = None
+
+    def _close_in_child(self) -> None:
+        # The child's descriptor only: the parent's stays open and keeps the lock.
+        if self._handle is not None:
+            self._handle.close()
             self._handle = None

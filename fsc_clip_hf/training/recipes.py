@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import types
 import typing
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ import yaml
 from transformers import HfArgumentParser, TrainingArguments
 
 from ..options import RECIPE, InvalidOptions, option_groups, without_info
+from ..release.model_card import RUN_RECORD
 from .arguments import FSCTrainingArguments
 
 RECIPE_SUFFIX = ".yaml"
@@ -39,7 +41,6 @@ COMMAND_FLAGS = ("config", "print_config", "dry_run", "help")
 OTHER_GROUP = "more fsc-clip-hf options"
 TRAINER_GROUP = "Trainer options (transformers.TrainingArguments; see its documentation)"
 
-RUN_RECORD = "run"
 # Options that only act with loss_name: fsc-clip; set to true with loss_name: clip, they would do nothing.
 FSC_ONLY_SWITCHES = ("apply_global_neg_loss", "apply_local_neg_loss", "hn_global_mean")
 
@@ -86,11 +87,18 @@ def load_recipe(name: str, recipes_dir: str | Path | None = None, arguments: typ
         raise RecipeError(f"recipe {path}: expected a mapping of option: value, got {type(options).__name__}")
     # A release's recipe.yaml also records `run:`, what the run was (precision, processes): not an option.
     options.pop(RUN_RECORD, None)
-    known = {field.name for field in dataclasses.fields(arguments)}
-    unknown = sorted(set(options) - known)
+    known = [field.name for field in dataclasses.fields(arguments)]
+    unknown = [key for key in options if key not in known]
     if unknown:
-        raise RecipeError(f"recipe {path}: unknown options {unknown}")
+        raise RecipeError(f"recipe {path}: " + "; ".join(f"unknown option {key!r}{_suggestion(str(key), known)}"
+                                                         for key in unknown))
     return options
+
+
+def _suggestion(name: str, known) -> str:
+    """", did you mean x?" for the known name nearest to a misspelt one, or ""."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 @dataclass
@@ -163,7 +171,14 @@ def parse_command(argv: list[str] | None = None, recipes_dir: str | Path | None 
         sources = dict.fromkeys(given, f"recipe {recipe}")
         # Converted values are not strings, so argparse keeps them as they are.
         parser.set_defaults(**given)
-    namespace, _ = parser.parse_known_args(argv)
+    namespace, leftover = parser.parse_known_args(argv)
+    unknown = [token.split("=", 1)[0] for token in leftover if token.startswith("-")]
+    if unknown:
+        flags = [flag for flag in parser._option_string_actions if flag.startswith("--") and "-" not in flag[2:]]
+        raise RecipeError(f"{COMMAND_LINE}: " + "; ".join(f"unknown option {flag}{_suggestion(flag, flags)}"
+                                                           for flag in unknown))
+    if leftover:
+        raise RecipeError(f"{COMMAND_LINE}: unexpected {' '.join(leftover)} (options are --name value)")
     for dest in command_line_options(parser, argv):
         given[dest] = getattr(namespace, dest)
         sources[dest] = COMMAND_LINE

@@ -15,6 +15,8 @@ from transformers.trainer_utils import IntervalStrategy
 from ..data.callbacks import DataEpochCallback
 from ..data.resume import PLACEHOLDER_KEY, STREAM_KEY, SeekableStream, TaggedCollate
 from ..losses import FSCLoss
+from ..paths import apply_umask
+from ..release.hub import PushFailed, error_cause
 from .arguments import FSCTrainingArguments
 from .checkpoints import rotate_checkpoints, write_marker
 from .schedules import ScheduleFollowsGlobalStep, open_clip_cosine_schedule
@@ -92,6 +94,17 @@ class FSCTrainer(Trainer):
                        "(--resume_from_checkpoint last); raise ddp_timeout if a step can legitimately take longer.")
             logger.error(message)
             raise RuntimeError(message) from err
+
+    def init_hf_repo(self, token: str | None = None, private: bool | None = None) -> None:
+        """The Trainer creates the Hub repository before training (``push_to_hub``): a failure is one message,
+        before any step, not the Hub client's traceback."""
+        try:
+            super().init_hf_repo(token, private)
+        except Exception as error:  # HTTP, network and Hub errors alike
+            repo = self.args.hub_model_id or os.path.basename(os.path.abspath(self.args.output_dir))
+            raise PushFailed(f"could not create the Hub repository {repo} before training ({error_cause(error)}): "
+                             "train with --push_to_hub false, then push final/ with python -m fsc_clip_hf.release "
+                             "push") from error
 
     def create_scheduler(self, num_training_steps: int, optimizer=None):
         if self.args.warmup_style != "authors" or self.lr_scheduler is not None:
@@ -183,6 +196,7 @@ class FSCTrainer(Trainer):
                 json.dump(tracker.state_dict(self.args), handle)
         self.accelerator.wait_for_everyone()  # the marker follows every process's files
         if self.args.should_save:
+            apply_umask(folder)
             write_marker(folder, self.state.global_step)
             rotate_checkpoints(run_dir, limit, keep=self.state.best_model_checkpoint)
 

@@ -119,7 +119,7 @@ class Benchmark:
         folder: its folder under ``data_root`` (shared image folders are named in ``download``).
         download: where to get the data and how to lay it out (shown when it is missing).
         subsets: the subsets whose plain mean is the headline, in the paper's order (each required); empty:
-            every subset scored.
+            every subset scored. Other subsets scored are reported beside them.
     """
 
     name: str
@@ -136,7 +136,7 @@ class Benchmark:
     def summarise(self, scores: Mapping[str, Mapping[str, float]]) -> tuple[dict[str, float], float | None]:
         """``(reported subsets, headline)`` from the per-subset scores of the scoring engine.
         Default: each subset's accuracy, headline their plain mean (:meth:`headline`)."""
-        names = self.subsets or tuple(scores)
+        names = dict.fromkeys([*self.subsets, *scores])  # the declared subsets first, then any other scored
         subsets = {subset: scores[subset]["accuracy"] for subset in names if subset in scores}
         return subsets, self.headline(subsets)
 

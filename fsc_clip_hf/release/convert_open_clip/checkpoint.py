@@ -15,6 +15,7 @@ from transformers import CLIPModel, CLIPProcessor, CLIPTokenizer
 
 from ...image_processing import open_clip_image_processor
 from ...lora.authors_merge import DEFAULT_ALPHA, merge_authors_lora
+from ...paths import apply_umask
 from ...processor import check_processor, load_processor
 from ...tokenizer import clip_tokenizer, is_clip_vocabulary
 from .configs import (
@@ -125,6 +126,7 @@ def write_open_clip_files(folder: str | Path, model: CLIPModel, processor, *, re
     save_file({key: value.detach().cpu().contiguous() for key, value in weights.items()}, folder / OPEN_CLIP_WEIGHTS,
               metadata={"format": "pt"})
     (folder / OPEN_CLIP_CONFIG).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    apply_umask(folder / OPEN_CLIP_WEIGHTS)
     return [folder / OPEN_CLIP_CONFIG, folder / OPEN_CLIP_WEIGHTS]
 
 
@@ -153,6 +155,7 @@ def write_folder(dst: str | Path, write: Callable[[Path], None], *, overwrite: b
     staging = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".partial", dir=dst.parent))
     try:
         write(staging)
+        apply_umask(staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
