@@ -20,6 +20,7 @@ ENTRY_POINTS = {
     "python -m fsc_clip_hf.evaluation.download": "fsc_clip_hf.evaluation.download.__main__",
     "python -m fsc_clip_hf.release.convert_open_clip": "fsc_clip_hf.release.convert_open_clip.__main__",
     "python -m fsc_clip_hf.release.wise_ft": "fsc_clip_hf.release.wise_ft",
+    "python -m fsc_clip_hf.release": "fsc_clip_hf.release.__main__",
     "python -m fsc_clip_hf.negatives": "fsc_clip_hf.negatives.__main__",
     "python -m fsc_clip_hf.negatives.resources": "fsc_clip_hf.negatives.resources",
     "recipes/make_model_cards.py": "recipes/make_model_cards.py",

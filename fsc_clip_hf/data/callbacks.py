@@ -24,7 +24,8 @@ class DataEpochCallback(TrainerCallback):
     per process), and a resumed epoch seeks its stream back to the recorded position (``seek``).
 
     An epoch that skipped more than ``max_skipped_fraction`` of its samples stops the run at its end
-    (:class:`UnusableData`, naming ``source`` and the counts); one that skipped fewer, but some, warns.
+    (:class:`UnusableData`, naming ``source`` and the counts); one that skipped fewer, but some, warns. The
+    epoch a resume began in is not judged: only its part after the resume is counted here.
     """
 
     def __init__(self, skip_stats: SkipStats | None = None, collator=None, dataset=None,
@@ -109,7 +110,8 @@ class DataEpochCallback(TrainerCallback):
         line = (f"data, epoch {self.epoch}{' (since the resume)' if self._partial_epoch else ''}, process "
                 f"{args.process_index}: {format_counts(counts)}")
         skipped = skipped_count(counts)
-        if counts["seen"] and skipped > self.max_skipped_fraction * counts["seen"]:
+        # An epoch begun before a resume is seen only in part here: its share could mislead either way.
+        if counts["seen"] and not self._partial_epoch and skipped > self.max_skipped_fraction * counts["seen"]:
             raise UnusableData(f"{self.source}: more than max_skipped_fraction={self.max_skipped_fraction:g} of the "
                                f"samples were skipped, so the run stops ({line})")
         (logger.warning if skipped else logger.info)(line)
