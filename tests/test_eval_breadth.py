@@ -61,7 +61,7 @@ def test_colorswap_scores_the_test_split_as_winoground_and_counts_bad_rows(tmp_p
     write_colorswap(tmp_path / "data", bad=True)
     record = run(tmp_path / "data", "colorswap")["details"]["colorswap"]
     assert record["subsets"] == pytest.approx(expected) and record["score"] == pytest.approx(expected["group"])
-    assert record["item_set"] == "test split, 300 examples (test.json of the GitHub release)"
+    assert record["item_set"] == "test split, 7 examples (test.json of the GitHub release; the published split has 300)"
     assert record["counts"]["colorswap"] == {"items": 4, "skipped": {"image_absent": 1, "malformed": 2}}
     notes = " ".join(record["notes"])
     assert "test.json [4]: no 'caption_2'" in notes and "test.json [6]: " in notes and "outside" in notes
@@ -79,7 +79,7 @@ def test_colorswap_from_the_hubs_parquet_files(tmp_path):
     pq.write_table(pa.Table.from_pylist(rows[:1]), folder / "train-00000-of-00001.parquet")  # not read
     record = run(tmp_path / "data", "colorswap")["details"]["colorswap"]
     assert record["subsets"] == pytest.approx(colorswap_reference(release)) and record["items"] == 4
-    assert record["item_set"] == "test split, 300 examples (the Hub's parquet: 1 file(s))"
+    assert record["item_set"] == "test split, 4 examples (the Hub's parquet, 1 file(s); the published split has 300)"
 
 
 # ------------------------------------------------------------------------------------------------ MMVP-VLM
@@ -127,7 +127,7 @@ def test_mmvp_vlm_reports_its_official_pair_scores_and_the_companion_studys_grou
     assert {c: record["subsets"][f"{c}/group"] for c in CATEGORIES} == pytest.approx(group)
     assert record["score"] == pytest.approx(sum(group.values()) / 9)
     assert record["figures"] == {"official": pytest.approx(sum(official.values()) / 9)}
-    assert record["items"] == 135 and record["item_set"] == "135 pairs of Questions.csv (the published set: 135)"
+    assert record["items"] == 135 and record["item_set"] == "135 pairs of Questions.csv"
 
 
 def test_mmvp_vlm_skips_and_counts_bad_pairs_keeping_each_pairs_category(tmp_path):
@@ -179,6 +179,7 @@ def test_sugarcrepe_pp_itt_and_tot_per_subset_as_its_scripts(tmp_path):
                                                        "swap_obj")) / 5 for task in ("itt", "tot"))
     assert record["score"] == pytest.approx(itt) and record["figures"] == pytest.approx({"itt": itt, "tot": tot})
     assert record["counts"]["swap_obj"] == {"items": 2, "skipped": {"image_absent": 1, "malformed": 1}}
+    assert record["item_set"] == "12 records of 5 subset files (the published five hold 4,757)"
     assert any("swap_obj.json [3]: negative_caption is null, not text" in note for note in record["notes"])
 
 

@@ -31,6 +31,11 @@ from .base import Benchmark, Skip, collect, data_path, read_json_list, text
 HUB_ID = "stanfordnlp/colorswap"
 DRIVE_ID = "1xdG94DQdz_eQVH1lrEeaHVz_BNkrVgb5"  # the README's release of data/
 KINDS = ("text", "image", "group")
+TEST_SPLIT = 300  # examples of the published test split
+
+
+def item_set(count: int, source: str) -> str:
+    return f"test split, {count} examples ({source}; the published split has {TEST_SPLIT})"
 
 
 class ColorSwap(Benchmark):
@@ -55,7 +60,8 @@ class ColorSwap(Benchmark):
     def _from_release(self, data_root: str, annotation: str) -> BenchmarkData:
         root = self.root(data_root)
         self.require(data_root, [os.path.join(root, "images")])
-        data = BenchmarkData(item_set="test split, 300 examples (test.json of the GitHub release)")
+        records = read_json_list(annotation)
+        data = BenchmarkData(item_set=item_set(len(records), "test.json of the GitHub release"))
 
         def image(record, key) -> ImageFile:
             path = data_path(root, text(record[key], key))  # "images/img_<id>_<k>.png", relative to colorswap/
@@ -63,7 +69,7 @@ class ColorSwap(Benchmark):
                 raise Skip(IMAGE_ABSENT)
             return ImageFile(path)
 
-        collect(data, annotation, enumerate(read_json_list(annotation)),
+        collect(data, annotation, enumerate(records),
                 lambda record: Pair(subset="colorswap", images=(image(record, "image_1"), image(record, "image_2")),
                                     captions=(text(record["caption_1"], "caption_1"),
                                               text(record["caption_2"], "caption_2"))),
@@ -74,7 +80,7 @@ class ColorSwap(Benchmark):
     def _from_hub_files(paths: list[str]) -> BenchmarkData:
         import pyarrow.parquet as pq
 
-        data = BenchmarkData(item_set=f"test split, 300 examples (the Hub's parquet: {len(paths)} file(s))")
+        data = BenchmarkData()
 
         def png(record, key) -> ImageBytes:
             encoded = record[key]["bytes"]
@@ -82,13 +88,19 @@ class ColorSwap(Benchmark):
                 raise TypeError(f"{key} holds no image bytes")
             return ImageBytes(encoded)
 
+        count = 0
         for path in paths:
-            rows = pq.read_table(path, columns=["id", "caption_1", "caption_2", "image_1", "image_2"]).to_pylist()
+            try:
+                rows = pq.read_table(path, columns=["caption_1", "caption_2", "image_1", "image_2"]).to_pylist()
+            except (OSError, ValueError, KeyError) as error:  # pyarrow's errors derive from these
+                raise ValueError(f"{path}: not ColorSwap's parquet ({error})") from None
+            count += len(rows)
             collect(data, path, enumerate(rows),
                     lambda row: Pair(subset="colorswap", images=(png(row, "image_1"), png(row, "image_2")),
                                      captions=(text(row["caption_1"], "caption_1"),
                                                text(row["caption_2"], "caption_2"))),
                     subset="colorswap")
+        data.item_set = item_set(count, f"the Hub's parquet, {len(paths)} file(s)")
         return data
 
     def summarise(self, scores):

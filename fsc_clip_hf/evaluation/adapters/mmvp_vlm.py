@@ -54,7 +54,9 @@ class MMVPVLM(Benchmark):
         table, images = os.path.join(root, "Questions.csv"), os.path.join(root, IMAGES)
         self.require(data_root, [table, images])
         rows = read_csv(table)
-        data = BenchmarkData(item_set=f"{len(rows) // 2} pairs of Questions.csv (the published set: 135)")
+        published = len(CATEGORIES) * PAIRS_PER_CATEGORY
+        data = BenchmarkData(item_set=f"{len(rows) // 2} pairs of Questions.csv"
+                                      + ("" if len(rows) // 2 == published else f" (the published set has {published})"))
 
         def pair(index_and_rows) -> Pair:
             index, (first, second) = index_and_rows

@@ -28,6 +28,7 @@ from ..items import IMAGE_ABSENT, BenchmarkData, ParaphraseTriple
 from .base import Benchmark, Skip, absent, collect, data_path, mean, read_json_list, shared_hint, text
 
 SUBSETS = ("replace_att", "replace_obj", "replace_rel", "swap_att", "swap_obj")
+PUBLISHED_ITEMS = 4757  # 788 + 1,652 + 1,406 + 666 + 245
 TASKS = ("itt", "tot")
 
 
@@ -52,10 +53,12 @@ class SugarCrepePP(Benchmark):
                                     positives=(text(record["caption"]), text(record["caption2"], "caption2")),
                                     negative=text(record["negative_caption"], "negative_caption"))
 
-        for subset, path in files.items():
-            if path not in data.missing:
-                collect(data, path, enumerate(read_json_list(path)),
-                        lambda record, subset=subset: triple(record, subset), subset=subset)
+        records = {subset: read_json_list(path) for subset, path in files.items() if path not in data.missing}
+        for subset, rows in records.items():
+            collect(data, files[subset], enumerate(rows), lambda record, subset=subset: triple(record, subset),
+                    subset=subset)
+        data.item_set = (f"{sum(map(len, records.values()))} records of {len(records)} subset files "
+                         f"(the published five hold {PUBLISHED_ITEMS:,})")
         return data
 
     def summarise(self, scores):
