@@ -89,13 +89,13 @@ def markdown_report(results: dict, pages: dict[str, str] | None = None) -> str:
     references = {label: published_model(name) for label, name in REFERENCE_MODELS.items()}
     lines = [f"# Evaluation of `{model}`", ""]
     sugarcrepe_pp = [_figure(results, "sugarcrepe_pp", task) for task in ("itt", "tot")]
+    ours = [summary.get(key) for key in ("comp", "zs", "i2t_r1", "t2i_r1", "comp12")] + sugarcrepe_pp
     lines += _table(["recipe", "Comp", "ZS", "I2T Ret", "T2I Ret", "Comp-12", "SC++ ITT", "SC++ TOT"],
-                    [[f"**{model}**", *(_cell(summary.get(k)) for k in ("comp", "zs", "i2t_r1", "t2i_r1", "comp12")),
-                      *map(_cell, sugarcrepe_pp)]]
-                    + [[f"{recipe} (published)", *map(_cell, (run.comp, run.zs, run.i2t_r1, run.t2i_r1)), "–", "–", "–"]
-                       for recipe, run in fsc_clip_runs().items()]
-                    + [[f"{label} (published)", "–", *map(_cell, (ref.zs, ref.i2t_r1, ref.t2i_r1, ref.comp12)), "–", "–"]
-                       for label, ref in references.items()])
+                    [[f"**{model}**", *map(_cell, ours)]]
+                    + [[f"{recipe} (published)", *map(_cell, (run.comp, run.zs, run.i2t_r1, run.t2i_r1, None, None,
+                                                              None))] for recipe, run in fsc_clip_runs().items()]
+                    + [[f"{label} (published)", *map(_cell, (None, ref.zs, ref.i2t_r1, ref.t2i_r1, ref.comp12, None,
+                                                             None))] for label, ref in references.items()])
     lines += [f"Averages of this model: {coverage_line(results['coverage'])}. Comp, ZS and Ret are comparable "
               "with the published rows only when they cover all of them. The reference models' figures are from "
               "the authors' companion study (github.com/ytaek-oh/vl_compo), which has no SPEC, hence no Comp; "
@@ -113,7 +113,8 @@ def markdown_report(results: dict, pages: dict[str, str] | None = None) -> str:
     details = results["details"]
     openai = published_model(REFERENCE_MODELS["openai ViT-B/32"]).subsets
     rows = [[record["title"], subset, _cell(value), _cell(openai.get(name, {}).get(subset))]
-            for name, record in details.items() if record["family"] in COMPOSITIONAL and record["suite"] == "published"
+            for name, record in details.items()
+            if record["family"] in COMPOSITIONAL and record["suite"] == "published"
             for subset, value in record["subsets"].items()]
     if rows:
         lines += ["### Subsets", ""] + _table(["benchmark", "subset", "score", "openai ViT-B/32 (published)"], rows)
