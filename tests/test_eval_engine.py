@@ -150,7 +150,8 @@ def test_pairs(tmp_path, pictures):
              Pair("g", (pictures["red"], purple), (colours(red=6, blue=5), colours(red=5, blue=6))),
              Pair("g", (pictures["red"], pictures["blue"]), ("red", "red"))]
     assert score_pairs(items, embedder())["g"] == {"text": pytest.approx(200 / 3), "image": pytest.approx(100 / 3),
-                                                   "group": pytest.approx(100 / 3), "count": 3}
+                                                   "group": pytest.approx(100 / 3), "count": 3,
+                                                   "image_ties_to_second": pytest.approx(100 / 3)}
 
 
 def test_retrieval(pictures):

@@ -19,8 +19,8 @@ def test_modules_load_offline_from_their_local_path():
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True)
-    assert out.stdout.split() == ["MultipleChoiceAccuracy", "GroupScores", "RetrievalRecall", "ZeroshotAccuracy",
-                                  "ZeroshotMeanPerClass", "ZeroshotMap11point", "ZeroshotRocAuc"]
+    assert out.stdout.split() == ["MultipleChoiceAccuracy", "GroupScores", "ParaphraseScores", "RetrievalRecall",
+                                  "ZeroshotAccuracy", "ZeroshotMeanPerClass", "ZeroshotMap11point", "ZeroshotRocAuc"]
 
 
 def test_multiple_choice_counts_ties_as_wrong():
@@ -44,8 +44,19 @@ def test_group_scores():
     # rows: [s(c0,i0), s(c0,i1), s(c1,i0), s(c1,i1)]
     result = metric.compute(predictions=[[0.9, 0.1, 0.2, 0.8],    # all right
                                          [0.9, 0.95, 0.1, 0.99],  # text right, c0 prefers i1: image wrong
-                                         [0.5, 0.5, 0.5, 0.5]])   # ties: all wrong
-    assert result == pytest.approx({"text": 2 / 3, "image": 1 / 3, "group": 1 / 3})
+                                         [0.5, 0.5, 0.5, 0.5],    # ties: all wrong
+                                         # c1 ties between the images: MMVP-VLM's script gives it the second
+                                         [0.9, 0.1, 0.6, 0.6]])
+    assert result == pytest.approx({"text": 3 / 4, "image": 1 / 4, "group": 1 / 4, "image_ties_to_second": 2 / 4})
+
+
+def test_paraphrase_scores():
+    metric = load_metric("paraphrase_scores")
+    # rows: [cos(I,P1), cos(I,P2), cos(I,N), cos(P1,P2), cos(P1,N), cos(P2,N)]
+    result = metric.compute(predictions=[[0.3, 0.25, 0.2, 0.9, 0.5, 0.6],   # both right
+                                         [0.3, 0.2, 0.2, 0.6, 0.6, 0.1],    # ties: both wrong
+                                         [0.1, 0.3, 0.2, 0.7, 0.5, 0.8]])   # P1 below N; P2 nearer N than P1
+    assert result == pytest.approx({"itt": 1 / 3, "tot": 1 / 3})
 
 
 def test_retrieval_recall_and_zeroshot_accuracy():

@@ -27,7 +27,9 @@ def data_root(tmp_path):
 
 def test_groups_expand_and_unknown_names_fail():
     assert len(resolve_benchmarks("comp")) == 11 and len(resolve_benchmarks("zs")) == 21
-    assert resolve_benchmarks("sugarcrepe,comp")[0] == "sugarcrepe" and len(resolve_benchmarks("all")) == 34
+    assert resolve_benchmarks("sugarcrepe,comp")[0] == "sugarcrepe" and len(resolve_benchmarks("all")) == 37
+    assert resolve_benchmarks("comp12") == ["aro", "colorswap", "crepe", "eqben", "imagecode", "mmvp_vlm", "sugarcrepe",
+                                            "svo_probes", "valse", "vl_checklist", "whatsup", "winoground"]
     with pytest.raises(ValueError, match="nosuch"):
         resolve_benchmarks("sugarcrepe,nosuch")
 
@@ -43,7 +45,8 @@ def test_summary_in_the_seeds_terms_with_its_coverage(data_root):
     assert results["summary"]["zs"] == pytest.approx(expected["cifar10"])
     assert results["summary"]["i2t_r1"] == pytest.approx(100) and results["summary"]["t2i_r10"] == pytest.approx(100)
     assert results["coverage"] == {"comp": {"evaluated": 2, "of": 11}, "zs": {"evaluated": 1, "of": 21},
-                                   "retrieval": {"evaluated": 1, "of": 2}}
+                                   "retrieval": {"evaluated": 1, "of": 2}, "comp12": {"evaluated": 2, "of": 12}}
+    assert results["summary"]["comp12"] == pytest.approx(results["summary"]["comp"])  # the same two benchmarks
     assert results["benchmarks"] == {"SugarCrepe": pytest.approx(expected["sugarcrepe"]),
                                      "What'sUp": pytest.approx(expected["whatsup"])}
     assert set(results["missing"]) == {"aro", "flickr30k"}
@@ -118,10 +121,13 @@ def test_report_files(data_root, tmp_path):
     assert json.loads(open(paths["results.json"]).read())["details"]["sugarcrepe"]["subsets"]["swap_att"] == 0
     markdown = open(paths["results.md"]).read()
     lines = markdown.splitlines()
-    assert lines[2:4] == ["| recipe | Comp | ZS | I2T Ret | T2I Ret |", "|---|---|---|---|---|"]
-    assert lines[4] == "| **colour-clip** | 58.3 | 66.7 | 100.0 | 80.0 |"
-    assert "| coco_b32 (published) | 54.2 | 55.7 | 66.3 | 58.3 |" in lines
-    assert "Comp over 1 of 11 benchmarks, ZS over 1 of 21 tasks, Ret over 1 of 2 sets" in markdown
+    # The seed's columns first, then the companion study's Comp-12 and SugarCrepe++'s two tasks.
+    assert lines[2:4] == ["| recipe | Comp | ZS | I2T Ret | T2I Ret | Comp-12 | SC++ ITT | SC++ TOT |",
+                          "|---|---|---|---|---|---|---|---|"]
+    assert lines[4] == "| **colour-clip** | 58.3 | 66.7 | 100.0 | 80.0 | 58.3 | – | – |"
+    assert "| coco_b32 (published) | 54.2 | 55.7 | 66.3 | 58.3 | – | – | – |" in lines
+    assert "| openai ViT-B/32 (published) | – | 57.1 | 64.5 | 44.6 | 41.2 | – | – |" in lines  # comp_avg 41.15
+    assert "Comp over 1 of 11 benchmarks, ZS over 1 of 21 tasks, Ret over 1 of 2 sets, Comp-12 over 1 of 12" in markdown
     assert "| coco_b32 (published) | 85.1 | 42.2 | 29.8 |" in markdown and "| SugarCrepe | swap_att | 0.0 |" in markdown
     assert "## Missing data" in markdown and "- `winoground`:" in markdown
     with open(paths["comp_vs_zs.png"], "rb") as handle:

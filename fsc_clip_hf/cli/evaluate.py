@@ -2,7 +2,13 @@
 
     python recipes/eval.py --model_name_or_path openai/clip-vit-base-patch32 \\
         --benchmarks comp,zs,retrieval --data_root data --output_dir eval/clip-b32
+    python recipes/eval.py --model_name_or_path open_clip:ViT-B-32-quickgelu:coco_fsc-clip-ViT-B-32.pt ...
     accelerate launch --num_processes 4 recipes/eval.py ...     # embedding work split over 4 GPUs
+
+``--model_name_or_path`` takes a Hub id, a folder, or an open_clip checkpoint as
+``open_clip:<model>:<pretrained tag or file>``, converted in memory (``release.convert_open_clip.spec``).
+``--html`` also writes, per benchmark, a page of the items the model got wrong
+(``evaluation.failure_pages``), linked from ``results.md``.
 
 ``--benchmarks`` takes names and groups (``all``, ``comp``, ``zs``, ``retrieval``, ``synthetic``; see
 ``fsc_clip_hf.evaluation.adapters``). Every benchmark that can be evaluated is, and the report is written;
@@ -20,14 +26,16 @@ import sys
 
 import torch
 from accelerate import PartialState
-from transformers import CLIPModel
+from transformers import CLIPModel, CLIPProcessor
 
 from ..argparsing import ArgumentParser
 from ..evaluation.adapters import BENCHMARKS, GROUPS
 from ..evaluation.adapters.synthetic import COMP_LABEL as SYNTHETIC_COMP_LABEL
+from ..evaluation.failure_pages import FailurePages
 from ..evaluation.report import coverage_line, write_report
 from ..evaluation.suite import evaluate_model
 from ..processor import PIXELS, load_processor
+from ..release.convert_open_clip.spec import OpenClipSpecError, is_open_clip_spec, load_open_clip
 from ..release.wise_ft_sweep import parse_alphas, run_sweep
 
 logger = logging.getLogger(__name__)
@@ -37,23 +45,31 @@ DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = ArgumentParser(description="Evaluate a CLIP checkpoint on the FSC-CLIP benchmark suite.",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--model_name_or_path", required=True, help="a CLIPModel checkpoint folder or Hub id")
+    parser.add_argument("--model_name_or_path", required=True,
+                        help="a CLIPModel checkpoint folder or Hub id, or an open_clip checkpoint converted in memory: "
+                             "open_clip:<model>:<pretrained tag or file> (e.g. open_clip:ViT-B-32-quickgelu:openai; "
+                             "names ending in -quickgelu, and tags open_clip marks so, use QuickGELU, others GELU)")
     parser.add_argument("--processor_name_or_path", default=None, help="defaults to --model_name_or_path")
     parser.add_argument("--pixels", choices=PIXELS, default="open_clip",
                         help="open_clip: open_clip's evaluation transform, as the published numbers were measured; "
                              "transformers: CLIPImageProcessor's (one pixel off in the crop for a third of image "
-                             "sizes); folder: as the processor's config says")
+                             "sizes); folder: as the processor's config says. An open_clip: checkpoint always "
+                             "gets open_clip's")
     parser.add_argument("--benchmarks", default="all",
                         help=f"comma-separated names or groups; groups: {', '.join(GROUPS)}; "
                              f"names: {', '.join(BENCHMARKS)}")
     parser.add_argument("--data_root", default="data", help="where the benchmark data lives (see the README)")
-    parser.add_argument("--output_dir", required=True, help="receives results.json, results.md, comp_vs_zs.png")
+    parser.add_argument("--output_dir", required=True,
+                        help="receives results.json, results.md, comp_vs_zs.png (and failures/ with --html)")
     parser.add_argument("--model_name", default=None, help="label in the report (defaults to the checkpoint)")
     parser.add_argument("--batch_size", type=int, default=128, help="images or captions per forward pass")
     parser.add_argument("--num_workers", type=int, default=4, help="image-decoding workers per process")
     parser.add_argument("--dtype", choices=list(DTYPES), default="float32", help="weights' dtype")
     parser.add_argument("--device", default=None, help="default: this process's accelerator device")
     parser.add_argument("--no_progress", action="store_true", help="no progress bars")
+    parser.add_argument("--html", action="store_true",
+                        help="also write failures/<benchmark>.html: per benchmark, the items the model got wrong "
+                             "(image, true caption, preferred option, both scores, subset; sortable by margin)")
     parser.add_argument("--allow_missing", action="store_true",
                         help="exit 0 although some requested benchmarks have no data (a failed one still exits 1)")
     parser.add_argument("--wise_ft_alphas", type=parse_alphas, default=None,
@@ -65,6 +81,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.wise_ft_alphas and not args.pretrained:
         parser.error("--wise_ft_alphas needs --pretrained, the model it was fine-tuned from")
+    if args.wise_ft_alphas and args.html:
+        parser.error("--html writes the pages of one evaluation; run it without --wise_ft_alphas")
+    if is_open_clip_spec(args.model_name_or_path) and args.pixels == "transformers":
+        parser.error("--pixels transformers: an open_clip: checkpoint is evaluated with open_clip's pixels")
     return args
 
 
@@ -78,19 +98,23 @@ def main(argv: list[str] | None = None) -> dict:
     logging.basicConfig(level=logging.INFO if state.is_main_process else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     device = torch.device(args.device) if args.device else state.device
-    model = CLIPModel.from_pretrained(args.model_name_or_path, dtype=DTYPES[args.dtype]).to(device)
-    # Refuses a tokenizer that cannot be the model's (transformers' 2-token placeholder, a wrong vocabulary).
-    processor = load_processor(args.processor_name_or_path or args.model_name_or_path, model.config.text_config,
-                               pixels=args.pixels)
+    try:
+        model, processor = load_model(args.model_name_or_path, args.dtype, args.processor_name_or_path, args.pixels)
+    except OpenClipSpecError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    model = model.to(device)
     logger.info("evaluating %s (%s, %s, %d process(es)) on %s from %s", args.model_name_or_path, args.dtype, device,
                 state.num_processes, args.benchmarks, os.path.abspath(args.data_root))
     if args.wise_ft_alphas:
         return run_sweep(args, model, processor, device, state.is_main_process)
-    results = evaluate_model(model, processor, args.benchmarks, args.data_root,
-                             model_name=args.model_name or args.model_name_or_path, batch_size=args.batch_size,
-                             num_workers=args.num_workers, device=device, show_progress=not args.no_progress)
+    model_name = args.model_name or args.model_name_or_path
+    pages = FailurePages(args.output_dir, model_name) if args.html and state.is_main_process else None
+    results = evaluate_model(model, processor, args.benchmarks, args.data_root, model_name=model_name,
+                             batch_size=args.batch_size, num_workers=args.num_workers, device=device,
+                             show_progress=not args.no_progress, on_failures=pages)
     if state.is_main_process:
-        paths = write_report(results, args.output_dir)
+        paths = write_report(results, args.output_dir, pages.written if pages else None)
         print(_summary_line(results["summary"]) or "no published benchmark evaluated")
         print(coverage_line(results["coverage"]))
         if "synthetic" in results:
@@ -106,6 +130,19 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"exit status {status}: " + incomplete_line(results, args.allow_missing), file=sys.stderr)
         sys.exit(status)
     return results
+
+
+def load_model(name_or_path: str, dtype: str, processor_path: str | None = None,
+               pixels: str = "open_clip") -> tuple[CLIPModel, CLIPProcessor]:
+    """The model (in ``dtype``) and processor ``--model_name_or_path`` names: a Hub id or folder, or
+    ``open_clip:<model>:<pretrained>`` converted in memory (raises ``OpenClipSpecError`` for one that names
+    nothing loadable)."""
+    if is_open_clip_spec(name_or_path):
+        model, processor = load_open_clip(name_or_path, processor=processor_path)
+        return model.to(DTYPES[dtype]), processor
+    model = CLIPModel.from_pretrained(name_or_path, dtype=DTYPES[dtype])
+    # Refuses a tokenizer that cannot be the model's (transformers' 2-token placeholder, a wrong vocabulary).
+    return model, load_processor(processor_path or name_or_path, model.config.text_config, pixels=pixels)
 
 
 def exit_status(results: dict, allow_missing: bool = False) -> int:
@@ -125,5 +162,5 @@ def incomplete_line(results: dict, allow_missing: bool) -> str:
 
 
 def _summary_line(summary: dict, comp: str = "comp") -> str:
-    labels = {"comp": comp, "zs": "zs", "i2t_r1": "i2t_r1", "t2i_r1": "t2i_r1"}
+    labels = {"comp": comp, "zs": "zs", "i2t_r1": "i2t_r1", "t2i_r1": "t2i_r1", "comp12": "comp12"}
     return " | ".join(f"{label} {summary[key]:.1f}" for key, label in labels.items() if key in summary)

@@ -1,10 +1,12 @@
-"""Test items in the four scoring shapes, and what an adapter reads a benchmark into.
+"""Test items in the scoring shapes, and what an adapter reads a benchmark into.
 
 Every compositionality benchmark reduces to one of these shapes over CLIP similarities:
 
 * :class:`TextChoice` (image → captions): correct when the true caption scores highest;
 * :class:`ImageChoice` (caption → images): correct when the true image scores highest;
 * :class:`Pair` (2×2, Winoground's group): text, image and group scores;
+* :class:`ParaphraseTriple` (SugarCrepe++): an image, two captions of it in other words and a negative;
+  ITT and TOT;
 * :class:`RetrievalSet` (a gallery): Recall@K both ways;
 
 plus :class:`ZeroShotTask` for classification with prompt templates. ``subset`` names the part of the
@@ -73,6 +75,16 @@ class Pair:
     subset: str
     images: tuple[ImageSource, ImageSource]
     captions: tuple[str, str]
+
+
+@dataclass
+class ParaphraseTriple:
+    """One image, two captions that describe it in different words and one hard negative (SugarCrepe++)."""
+
+    subset: str
+    image: ImageSource
+    positives: tuple[str, str]
+    negative: str
 
 
 @dataclass
@@ -168,6 +180,7 @@ class BenchmarkData:
     text_choices: list[TextChoice] = field(default_factory=list)
     image_choices: list[ImageChoice] = field(default_factory=list)
     pairs: list[Pair] = field(default_factory=list)
+    triples: list[ParaphraseTriple] = field(default_factory=list)
     retrieval: dict[str, RetrievalSet] = field(default_factory=dict)
     zeroshot: dict[str, ZeroShotTask] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
@@ -175,15 +188,17 @@ class BenchmarkData:
     skips: Skips = field(default_factory=Skips)
     item_set: str | None = None
 
-    def add(self, item: TextChoice | ImageChoice | Pair) -> None:
-        """Append a choice item or a pair to the list of its shape."""
-        lists = {TextChoice: self.text_choices, ImageChoice: self.image_choices, Pair: self.pairs}
+    def add(self, item: TextChoice | ImageChoice | Pair | ParaphraseTriple) -> None:
+        """Append a choice item, a pair or a triple to the list of its shape."""
+        lists = {TextChoice: self.text_choices, ImageChoice: self.image_choices, Pair: self.pairs,
+                 ParaphraseTriple: self.triples}
         lists[type(item)].append(item)
 
     def item_count(self) -> int:
         """Test items of every shape; a gallery or a zero-shot task counts its images."""
-        return (len(self.text_choices) + len(self.image_choices) + len(self.pairs)
+        return (len(self.text_choices) + len(self.image_choices) + len(self.pairs) + len(self.triples)
                 + sum(len(g.images) for g in self.retrieval.values()) + sum(len(t.images) for t in self.zeroshot.values()))
 
     def is_empty(self) -> bool:
-        return not (self.text_choices or self.image_choices or self.pairs or self.retrieval or self.zeroshot)
+        return not (self.text_choices or self.image_choices or self.pairs or self.triples or self.retrieval
+                    or self.zeroshot)

@@ -5,8 +5,9 @@ its README):
   benchmark of Comp, and Comp, ZS, I2T / T2I Ret;
 * the 202 models of the authors' companion study (``results.csv`` and ``individual_results.csv`` of
   GitHub ``ytaek-oh/vl_compo``): pretrained CLIPs of many families and the compositionality fine-tunes
-  (NegCLIP, CE-CLIP, DAC, CLoVe, ...), per benchmark and per subset, on 10 of Comp's 11 benchmarks
-  (no SPEC), with ZS (``21_tasks_avg``), its 21 tasks (``subsets["elevator"]``, keyed by ELEVATER's
+  (NegCLIP, CE-CLIP, DAC, CLoVe, ...), per benchmark and per subset, on its 12 compositionality
+  benchmarks (10 of Comp's 11, no SPEC, plus ColorSwap and MMVP-VLM) and their mean ``comp_avg``
+  (Comp-12), with ZS (``21_tasks_avg``), its 21 tasks (``subsets["elevator"]``, keyed by ELEVATER's
   config names) and retrieval.
 
 Scores are percentages, keyed by the benchmark titles of the adapters (``"ARO"``, ..., ``"SPEC"``).
@@ -27,6 +28,10 @@ TITLES = {"aro": "ARO", "crepe": "CREPE", "eqben": "EqBen", "imagecode": "ImageC
           "winoground": "Winoground", "spec": "SPEC"}
 # The benchmarks every published model has: Comp without SPEC (the 202-model study did not run SPEC).
 SHARED_BENCHMARKS = tuple(title for title in TITLES.values() if title != "SPEC")
+# The companion study's 12 (its comp_avg, our Comp-12): Comp's without SPEC, plus ColorSwap and MMVP-VLM;
+# CSV column -> title, in the CSV's (alphabetical) column order.
+COMP12_TITLES = dict(sorted({**{key: title for key, title in TITLES.items() if key != "spec"},
+                             "colorswap": "ColorSwap", "mmvp_vlm": "MMVP-VLM"}.items()))
 # Subset names of the 202-model study that differ from the adapters' reported subsets.
 SUBSET_NAMES = {"aro": {"VG_Attribute": "VG_Attribution"}, "imagecode": {"videos": "video"}}
 
@@ -47,6 +52,7 @@ class PublishedModel:
     t2i_r1: float | None
     benchmarks: dict[str, float]
     comp: float | None = None  # the 11-benchmark Comp, where published (FSC-CLIP runs)
+    comp12: float | None = None  # the companion study's 12-benchmark mean (comp_avg), where published
     subsets: dict[str, dict[str, float]] = field(default_factory=dict)  # benchmark name -> reported subset -> score
 
     def shared_comp(self) -> float | None:
@@ -98,8 +104,8 @@ def vl_compo_models() -> tuple[PublishedModel, ...]:
         models.append(PublishedModel(
             name=f"{row['arch']} {row['pretrained']}", family=row["family"], zs=_number(row["21_tasks_avg"]),
             i2t_r1=_number(row["i2t_avg"]), t2i_r1=_number(row["t2i_avg"]),
-            benchmarks={title: _number(row[key]) for key, title in TITLES.items() if key in row},
-            subsets=per_subset))
+            benchmarks={title: _number(row[key]) for key, title in {**TITLES, **COMP12_TITLES}.items() if key in row},
+            comp12=_number(row["comp_avg"]), subsets=per_subset))
     return tuple(models)
 
 

@@ -5,10 +5,14 @@ similarities of each item's shape and hands them to the ``evaluate`` metric modu
 time. Every score is a percentage. What comes back, keyed by subset:
 
 * choice items (both directions): ``{"accuracy", "count"}``;
-* pairs: ``{"text", "image", "group", "count"}``;
+* pairs: ``{"text", "image", "group", "image_ties_to_second", "count"}``;
+* paraphrase triples: ``{"itt", "tot", "count"}``;
 * a retrieval gallery: ``{"i2t_r1", "i2t_r5", "i2t_r10", "t2i_r1", ..., "count"}``;
 * a zero-shot task: its metric (``top1``, ``mean_per_class``, ``map_11point`` or ``roc_auc``), ``top1`` and
   ``top5`` where defined, and ``count``.
+
+Given a :class:`~fsc_clip_hf.evaluation.failures.Failures`, the wrong items of the choice, pair and triple
+shapes are handed to it as well (``recipes/eval.py --html``).
 """
 
 from __future__ import annotations
@@ -22,7 +26,18 @@ import torch
 import torch.nn.functional as F
 
 from .embedding import CLIPEmbedder
-from .items import UNREADABLE_IMAGE, BenchmarkData, ImageChoice, Pair, RetrievalSet, Skips, TextChoice, ZeroShotTask
+from .failures import Failure, Failures, preferred_option
+from .items import (
+    UNREADABLE_IMAGE,
+    BenchmarkData,
+    ImageChoice,
+    Pair,
+    ParaphraseTriple,
+    RetrievalSet,
+    Skips,
+    TextChoice,
+    ZeroShotTask,
+)
 from .metrics import load_metric
 from .metrics.zeroshot import zeroshot_scores
 
@@ -43,7 +58,8 @@ def drop_unreadable(data: BenchmarkData, embedder: CLIPEmbedder, name: str) -> B
     is cached between evaluations.
     """
     sources = [*(item.image for item in data.text_choices), *(i for item in data.image_choices for i in item.images),
-               *(i for item in data.pairs for i in item.images), *(i for g in data.retrieval.values() for i in g.images),
+               *(i for item in data.pairs for i in item.images), *(item.image for item in data.triples),
+               *(i for g in data.retrieval.values() for i in g.images),
                *(i for task in data.zeroshot.values() for i in task.images)]
     embedder.images(sources)
     bad = embedder.unreadable & {source.key for source in sources}
@@ -75,6 +91,7 @@ def drop_unreadable(data: BenchmarkData, embedder: CLIPEmbedder, name: str) -> B
         text_choices=[item for item in data.text_choices if readable(item, [item.image])],
         image_choices=[item for item in data.image_choices if readable(item, item.images)],
         pairs=[item for item in data.pairs if readable(item, item.images)],
+        triples=[item for item in data.triples if readable(item, [item.image])],
         retrieval={subset: gallery for subset, gallery in retrieval.items() if subset not in emptied},
         zeroshot={subset: task for subset, task in zeroshot.items() if subset not in emptied},
         skips=data.skips.merged(skips),
@@ -86,15 +103,19 @@ def drop_unreadable(data: BenchmarkData, embedder: CLIPEmbedder, name: str) -> B
     return clean
 
 
-def score_benchmark(data: BenchmarkData, embedder: CLIPEmbedder) -> dict[str, dict[str, float]]:
-    """Per-subset metrics of every item of ``data`` (shapes in the module docstring)."""
+def score_benchmark(data: BenchmarkData, embedder: CLIPEmbedder,
+                    failures: Failures | None = None) -> dict[str, dict[str, float]]:
+    """Per-subset metrics of every item of ``data`` (shapes in the module docstring); the wrong items go to
+    ``failures`` when given."""
     scores: dict[str, dict[str, float]] = {}
     if data.text_choices:
-        scores.update(score_text_choices(data.text_choices, embedder))
+        scores.update(score_text_choices(data.text_choices, embedder, failures))
     if data.image_choices:
-        scores.update(score_image_choices(data.image_choices, embedder))
+        scores.update(score_image_choices(data.image_choices, embedder, failures))
     if data.pairs:
-        scores.update(score_pairs(data.pairs, embedder))
+        scores.update(score_pairs(data.pairs, embedder, failures))
+    if data.triples:
+        scores.update(score_triples(data.triples, embedder, failures))
     for subset, gallery in data.retrieval.items():
         scores[subset] = score_retrieval(gallery, embedder)
     for subset, task in data.zeroshot.items():
@@ -118,16 +139,24 @@ def _lookup(texts: Sequence[str]) -> dict[str, int]:
     return {text: index for index, text in enumerate(dict.fromkeys(texts))}
 
 
-def score_text_choices(items: Sequence[TextChoice], embedder: CLIPEmbedder) -> dict[str, dict]:
+def score_text_choices(items: Sequence[TextChoice], embedder: CLIPEmbedder,
+                       failures: Failures | None = None) -> dict[str, dict]:
     """Image → captions: each item's similarities to its candidate captions (N items, K_i options)."""
     images = embedder.images([item.image for item in items])  # (N, D)
     index = _lookup([caption for item in items for caption in item.captions])
     texts = embedder.texts(list(index))  # (U, D), one row per unique caption
     rows = [(texts[[index[c] for c in item.captions]] @ images[n]).tolist() for n, item in enumerate(items)]
+    if failures is not None:
+        for item, row in zip(items, rows):
+            rival = preferred_option(row, item.answer, item.ties)
+            if rival is not None:
+                failures.add(Failure(item.subset, "image → captions", item.image, item.captions[item.answer],
+                                     item.captions[rival], row[item.answer], row[rival]))
     return _choice_accuracy(items, rows)
 
 
-def score_image_choices(items: Sequence[ImageChoice], embedder: CLIPEmbedder) -> dict[str, dict]:
+def score_image_choices(items: Sequence[ImageChoice], embedder: CLIPEmbedder,
+                        failures: Failures | None = None) -> dict[str, dict]:
     """Caption → images: each item's similarities to its candidate images."""
     keys = {image.key: image for item in items for image in item.images}
     position = {key: row for row, key in enumerate(keys)}
@@ -135,6 +164,13 @@ def score_image_choices(items: Sequence[ImageChoice], embedder: CLIPEmbedder) ->
     captions = embedder.texts([item.caption for item in items])  # (N, D)
     rows = [(images[[position[image.key] for image in item.images]] @ captions[n]).tolist()
             for n, item in enumerate(items)]
+    if failures is not None:
+        for item, row in zip(items, rows):
+            rival = preferred_option(row, item.answer, item.ties)
+            if rival is not None:
+                failures.add(Failure(item.subset, "caption → images", item.images[item.answer], item.caption,
+                                     f"image {rival + 1} of {len(item.images)}", row[item.answer], row[rival],
+                                     preferred_image=item.images[rival]))
     return _choice_accuracy(items, rows)
 
 
@@ -153,12 +189,54 @@ def _choice_accuracy(items: Sequence[TextChoice | ImageChoice], rows: list[list[
     return _by_subset(items, [(row, item.answer, item.ties) for item, row in zip(items, rows)], accuracy)
 
 
-def score_pairs(items: Sequence[Pair], embedder: CLIPEmbedder) -> dict[str, dict]:
+def score_pairs(items: Sequence[Pair], embedder: CLIPEmbedder, failures: Failures | None = None) -> dict[str, dict]:
     """2×2 groups: [s(c0,i0), s(c0,i1), s(c1,i0), s(c1,i1)] per group, then text/image/group scores."""
     images = embedder.images([image for item in items for image in item.images]).view(len(items), 2, -1)
     captions = embedder.texts([caption for item in items for caption in item.captions]).view(len(items), 2, -1)
     rows = torch.einsum("ncd,nid->nci", captions, images).reshape(len(items), 4).tolist()
+    if failures is not None:
+        for item, row in zip(items, rows):
+            _pair_failure(item, row, failures)
     metric = load_metric("group_scores")
+    return _by_subset(items, rows, lambda group: _percent(metric.compute(predictions=group)))
+
+
+def _pair_failure(item: Pair, row: list[float], failures: Failures) -> None:
+    """A group that fails its group score, shown by the one of its four comparisons it loses the most."""
+    (c0, c1), (i0, i1), (c0i0, c0i1, c1i0, c1i1) = item.captions, item.images, row
+    comparisons = [  # (margin, failure) of: each image between the captions, each caption between the images
+        (c0i0 - c1i0, Failure(item.subset, "image 1 → captions (text score)", i0, c0, c1, c0i0, c1i0)),
+        (c1i1 - c0i1, Failure(item.subset, "image 2 → captions (text score)", i1, c1, c0, c1i1, c0i1)),
+        (c0i0 - c0i1, Failure(item.subset, "caption 1 → images (image score)", i0, c0, "image 2", c0i0, c0i1,
+                              preferred_image=i1)),
+        (c1i1 - c1i0, Failure(item.subset, "caption 2 → images (image score)", i1, c1, "image 1", c1i1, c1i0,
+                              preferred_image=i0)),
+    ]
+    margin, failure = min(comparisons, key=lambda comparison: comparison[0])
+    if margin <= 0:  # strict inequalities: a tie loses
+        failures.add(failure)
+
+
+def score_triples(items: Sequence[ParaphraseTriple], embedder: CLIPEmbedder,
+                  failures: Failures | None = None) -> dict[str, dict]:
+    """Image, two positives, one negative: [cos(I,P1), cos(I,P2), cos(I,N), cos(P1,P2), cos(P1,N), cos(P2,N)]
+    per triple, then ITT and TOT."""
+    images = embedder.images([item.image for item in items])  # (N, D)
+    index = _lookup([text for item in items for text in (*item.positives, item.negative)])
+    texts = embedder.texts(list(index))  # (U, D)
+    p1 = texts[[index[item.positives[0]] for item in items]]  # (N, D) each
+    p2 = texts[[index[item.positives[1]] for item in items]]
+    negative = texts[[index[item.negative] for item in items]]
+    rows = torch.stack([(images * p1).sum(-1), (images * p2).sum(-1), (images * negative).sum(-1),
+                        (p1 * p2).sum(-1), (p1 * negative).sum(-1), (p2 * negative).sum(-1)], dim=1).tolist()
+    if failures is not None:
+        for item, (i_p1, i_p2, i_n, *_) in zip(items, rows):
+            weaker = 0 if i_p1 <= i_p2 else 1  # the ITT comparison that fails first
+            score = (i_p1, i_p2)[weaker]
+            if score <= i_n:
+                failures.add(Failure(item.subset, f"image → captions (ITT, positive {weaker + 1})", item.image,
+                                     item.positives[weaker], item.negative, score, i_n))
+    metric = load_metric("paraphrase_scores")
     return _by_subset(items, rows, lambda group: _percent(metric.compute(predictions=group)))
 
 

@@ -8,20 +8,21 @@ data is absent is listed under ``missing`` with the download to make, one that f
 
     {
       "model": "<name or path>",
-      "summary":   {"comp", "zs", "i2t_r1", "t2i_r1", "i2t_r5", ...},   # published suite, covered columns only
-      "coverage":  {"comp": {"evaluated": 9, "of": 11}, "zs": {...}, "retrieval": {...}},
+      "summary":   {"comp", "zs", "i2t_r1", "t2i_r1", "i2t_r5", ..., "comp12"},  # published suite, covered only
+      "coverage":  {"comp": {"evaluated": 9, "of": 11}, "zs": {...}, "retrieval": {...}, "comp12": {...}},
       "benchmarks": {"ARO": 85.1, ...},          # Comp benchmarks by title
       "zeroshot":  {"imagenet1k": 63.1, ...},     # each task's ELEVATER metric
       "retrieval": {"coco": {"i2t_r1": ..., ...}, "flickr30k": {...}},
-      "details":   {name: {"title", "family", "suite", "score", "subsets": {...}, "items", "skipped",
+      "details":   {name: {"title", "family", "suite", "score", "figures", "subsets": {...}, "items", "skipped",
                            "counts": {subset: {"items": n, "skipped": {reason: k}}}, "item_set", "notes"}},
       "synthetic": {"summary": {...}, "coverage": {...}},   # when the synthetic world was evaluated
       "missing":   {name: "what to download and where"},
       "failed":    {name: "error"},
     }
 
-Comp is the mean of the Comp benchmarks' headline scores, ZS the mean of the zero-shot tasks' scores
-(each its ELEVATER metric), I2T / T2I Ret the mean Recall@1 of the retrieval sets; ``coverage`` says how
+Comp is the mean of the Comp benchmarks' headline scores, Comp-12 the mean of the companion study's 12
+(``adapters.COMP12``: Comp's without SPEC, plus ColorSwap and MMVP-VLM; its ``comp_avg``), ZS the mean of
+the zero-shot tasks' scores (each its ELEVATER metric), I2T / T2I Ret the mean Recall@1 of the retrieval sets; ``coverage`` says how
 many of each were there. A partially present benchmark (``missing`` says which parts) has its subsets
 scored but no headline, so it does not count in the averages. A benchmark left with nothing to score
 (every image unreadable, every record malformed) is ``failed``, never a NaN: ``results.json`` is always
@@ -36,10 +37,11 @@ from functools import lru_cache
 
 from tqdm.auto import tqdm
 
-from .adapters import BENCHMARKS, MissingData, family_size, resolve_benchmarks
+from .adapters import BENCHMARKS, COMP12, MissingData, family_size, resolve_benchmarks
 from .adapters.base import mean
 from .adapters.retrieval import RECALLS
 from .embedding import CLIPEmbedder
+from .failures import Failures
 from .items import BenchmarkData
 from .scoring import drop_unreadable, score_benchmark
 
@@ -53,7 +55,8 @@ def load_benchmark(name: str, data_root: str) -> BenchmarkData:
 
 
 def evaluate_model(model, processor, benchmarks="all", data_root: str = ".", *, model_name: str | None = None,
-                   batch_size: int = 64, num_workers: int = 0, device=None, show_progress: bool = True) -> dict:
+                   batch_size: int = 64, num_workers: int = 0, device=None, show_progress: bool = True,
+                   on_failures=None) -> dict:
     """Score ``model`` on ``benchmarks`` (names or groups, comma-separated or a list) read from ``data_root``.
 
     Args:
@@ -62,6 +65,9 @@ def evaluate_model(model, processor, benchmarks="all", data_root: str = ".", *, 
         model_name: recorded in the results (defaults to the model's ``name_or_path``).
         batch_size, num_workers, device: see :class:`~fsc_clip_hf.evaluation.embedding.CLIPEmbedder`.
         show_progress: progress bars on the main process.
+        on_failures: called as ``on_failures(name, record, failures)`` after each benchmark scored, with its
+            ``details`` record and its wrong items (:class:`~fsc_clip_hf.evaluation.failures.Failures`);
+            ``recipes/eval.py --html`` writes their pages with it.
 
     Returns:
         the results dict of the module docstring (scores in percent).
@@ -82,9 +88,12 @@ def evaluate_model(model, processor, benchmarks="all", data_root: str = ".", *, 
         progress = tqdm(names, desc="benchmarks", disable=not embedder.show_progress)
         for name in progress:
             progress.set_postfix_str(name)
-            record = _evaluate_one(name, data_root, embedder, results)
+            failures = Failures() if on_failures is not None else None
+            record = _evaluate_one(name, data_root, embedder, results, failures)
             if record is not None:
                 results["details"][name] = record
+                if on_failures is not None:
+                    on_failures(name, record, failures)
     finally:
         if was_training:
             model.train()
@@ -96,13 +105,14 @@ class NothingToScore(Exception):
     """Every item of a benchmark was skipped (unreadable images, malformed records): it is failed."""
 
 
-def _evaluate_one(name: str, data_root: str, embedder: CLIPEmbedder, results: dict) -> dict | None:
+def _evaluate_one(name: str, data_root: str, embedder: CLIPEmbedder, results: dict,
+                  failures: Failures | None = None) -> dict | None:
     benchmark = BENCHMARKS[name]
     try:
         data = drop_unreadable(load_benchmark(name, data_root), embedder, name)
         if data.is_empty():
             raise NothingToScore("no item left to score; " + "; ".join(data.skips.notes() + data.notes))
-        scores = score_benchmark(data, embedder)
+        scores = score_benchmark(data, embedder, failures)
         subsets, score = benchmark.summarise(scores)
         if score is not None and not math.isfinite(score):
             raise NothingToScore(f"its score is not a number ({score}); subsets: {subsets}")
@@ -131,8 +141,9 @@ def _evaluate_one(name: str, data_root: str, embedder: CLIPEmbedder, results: di
     else:
         shown = "n/a"
     logger.info("%s: %s (%d items, %d skipped)", name, shown, data.item_count(), data.skips.total())
+    figures = {key: None if score is None else value for key, value in benchmark.figures(subsets).items()}
     return {"title": benchmark.title, "family": benchmark.family, "suite": benchmark.suite, "score": score,
-            "subsets": subsets, "items": data.item_count(), "skipped": data.skips.total(),
+            "figures": figures, "subsets": subsets, "items": data.item_count(), "skipped": data.skips.total(),
             "counts": subset_counts(scores, data.skips), "item_set": data.item_set,
             "notes": [*data.notes, *data.skips.notes()]}
 
@@ -160,6 +171,11 @@ def summarise_suite(details: dict, suite: str) -> tuple[dict[str, float], dict[s
         summary.update({recall: mean(sets[recall] for sets in retrieval) for recall in RECALLS})
     coverage = {family: {"evaluated": count, "of": family_size(suite, family)}
                 for family, count in (("comp", len(comp)), ("zs", len(zs)), ("retrieval", len(retrieval)))}
+    if suite == "published":
+        comp12 = [details[name]["score"] for name in COMP12 if name in details and details[name]["score"] is not None]
+        if comp12:
+            summary["comp12"] = mean(comp12)
+        coverage["comp12"] = {"evaluated": len(comp12), "of": len(COMP12)}
     return summary, coverage
 
 
@@ -179,11 +195,13 @@ def _summarise(results: dict) -> None:
 
 def flat_scores(results: dict) -> dict[str, float]:
     """One level of ``{name: percent}`` for logging: the summary columns (the synthetic suite's under
-    ``synthetic/``), each benchmark's score under its name and its subsets under ``<name>/<subset>``."""
+    ``synthetic/``), each benchmark's score under its name, its subsets under ``<name>/<subset>`` and its
+    named figures under ``<name>/<figure>``."""
     flat = dict(results["summary"])
     flat.update({f"synthetic/{key}": value for key, value in results.get("synthetic", {}).get("summary", {}).items()})
     for name, record in results["details"].items():
         if record["score"] is not None:
             flat[name] = record["score"]
         flat.update({f"{name}/{subset}": value for subset, value in record["subsets"].items()})
+        flat.update({f"{name}/{key}": value for key, value in record["figures"].items() if value is not None})
     return flat

@@ -146,9 +146,10 @@ def lexnames_text() -> str:
     return "".join(f"{i:02d}\t{name}\t{pos}\n" for i, (name, pos) in enumerate(WORDNET_LEXNAMES))
 
 
-def _apt_install_wordnet() -> None:
+def apt_install(packages) -> None:
+    """``apt-get install`` Debian ``packages`` (root only); raises ``CalledProcessError`` when it fails."""
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *DEBIAN_WORDNET_PACKAGES]
+    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages]
     if subprocess.run(install, env=env).returncode != 0:
         # A fresh machine has empty package lists: refresh them once and retry.
         print("[resources] apt-get install failed; running apt-get update and retrying", flush=True)
@@ -172,7 +173,7 @@ def install_wordnet(data_dir: Path | None = None) -> Path:
                 "or, online: python -c \"import nltk; nltk.download('wordnet')\""
             )
         print(f"[resources] installing {' '.join(DEBIAN_WORDNET_PACKAGES)} with apt-get", flush=True)
-        _apt_install_wordnet()
+        apt_install(DEBIAN_WORDNET_PACKAGES)
     target.mkdir(parents=True, exist_ok=True)
     copied = 0
     for src in sorted(DEBIAN_WORDNET_DIR.iterdir()):

@@ -114,7 +114,9 @@ class Benchmark:
     Attributes:
         name: the key used on the command line and in ``results.json``.
         title: the display name of tables (the paper's spelling).
-        family: ``"comp"`` (counts towards Comp), ``"zs"`` (towards ZS) or ``"retrieval"``.
+        family: ``"comp"`` (counts towards Comp), ``"comp_extra"`` (compositionality outside the paper's Comp:
+            ColorSwap and MMVP-VLM, which count towards Comp-12, and SugarCrepe++), ``"zs"`` (towards ZS)
+            or ``"retrieval"``.
         suite: ``"published"`` (the seed's evaluation suite) or ``"synthetic"`` (the offline world).
         folder: its folder under ``data_root`` (shared image folders are named in ``download``).
         download: where to get the data and how to lay it out (shown when it is missing).
@@ -139,6 +141,11 @@ class Benchmark:
         names = dict.fromkeys([*self.subsets, *scores])  # the declared subsets first, then any other scored
         subsets = {subset: scores[subset]["accuracy"] for subset in names if subset in scores}
         return subsets, self.headline(subsets)
+
+    def figures(self, subsets: Mapping[str, float]) -> dict[str, float | None]:
+        """Named figures beside the headline, from the reported subsets (MMVP-VLM's official metric,
+        SugarCrepe++'s ITT and TOT); none by default."""
+        return {}
 
     @classmethod
     def headline(cls, subsets: Mapping[str, float]) -> float | None:

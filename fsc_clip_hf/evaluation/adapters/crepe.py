@@ -5,7 +5,7 @@ Visual Genome images)::
 
     crepe/prod_hard_negatives/<type>/prod_vg_hard_negs_<type>_all.csv            every complexity
     crepe/prod_hard_negatives/<type>/prod_vg_hard_negs_<type>_complexity_<k>.csv  k = 4..12
-        type in atom, swap, negate; columns image_id, caption, hard_negs (a Python list literal),
+        type in atom, swap, negate; columns image_id, caption, hard_negs (a Python list or set literal),
         x, y, width, height
     visual_genome/VG_100K/<image_id>.jpg, visual_genome/VG_100K_2/<image_id>.jpg
 
@@ -52,14 +52,21 @@ def crepe_files(root: str, kind: str) -> tuple[list[str], str]:
 
 
 def hard_negatives(cell) -> list[str]:
-    """The ``hard_negs`` cell: a Python list literal of captions."""
+    """The ``hard_negs`` cell: a Python list literal of captions, or a set literal (some rows of the atom and
+    negate files hold one; CREPE reads both, ``list(ast.literal_eval(cell))``). A set's captions are taken in
+    their written order, repeats dropped as a set drops them: Recall@1 of the caption does not depend on the
+    negatives' order, and the written one keeps runs reproducible where a set's order follows string hashing."""
     try:
-        negatives = ast.literal_eval(text(cell, "hard_negs"))
+        node = ast.parse(text(cell, "hard_negs").strip(), mode="eval").body
+        if not isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            raise ValueError
+        negatives = [ast.literal_eval(element) for element in node.elts]
     except (SyntaxError, ValueError, MemoryError, RecursionError):
-        raise Malformed("hard_negs is not a list literal") from None
-    if not isinstance(negatives, (list, tuple)) or not negatives:
-        raise Malformed("hard_negs is not a non-empty list")
-    return [text(negative, "hard_negs") for negative in negatives]
+        raise Malformed("hard_negs is not a list or set literal") from None
+    if not negatives:
+        raise Malformed("hard_negs is empty")
+    negatives = [text(negative, "hard_negs") for negative in negatives]
+    return list(dict.fromkeys(negatives)) if isinstance(node, ast.Set) else negatives
 
 
 class CREPE(Benchmark):

@@ -4,7 +4,8 @@ Each lives in ``metrics/<name>/<name>.py`` and is loaded by its local path with 
 nothing is fetched from the Hub (it works with ``HF_HUB_OFFLINE=1``):
 
 * ``multiple_choice_accuracy``: the true option wins, ties settled strictly or argmax-first (both choice shapes);
-* ``group_scores``: Winoground's text / image / group scores of 2×2 groups;
+* ``group_scores``: Winoground's text / image / group scores of 2×2 groups (and MMVP-VLM's pair score);
+* ``paraphrase_scores``: SugarCrepe++'s ITT and TOT of (image, two positives, one negative) triples;
 * ``retrieval_recall``: Recall@K of rankings;
 * ``zeroshot_accuracy``: top-1 / top-5 of class rankings;
 * ``zeroshot_mean_per_class``, ``zeroshot_map_11point``, ``zeroshot_roc_auc``: ELEVATER's other task metrics
@@ -19,8 +20,8 @@ from functools import cache
 from pathlib import Path
 
 METRICS_DIR = Path(__file__).resolve().parent
-METRIC_NAMES = ("multiple_choice_accuracy", "group_scores", "retrieval_recall", "zeroshot_accuracy",
-                "zeroshot_mean_per_class", "zeroshot_map_11point", "zeroshot_roc_auc")
+METRIC_NAMES = ("multiple_choice_accuracy", "group_scores", "paraphrase_scores", "retrieval_recall",
+                "zeroshot_accuracy", "zeroshot_mean_per_class", "zeroshot_map_11point", "zeroshot_roc_auc")
 
 
 def metric_path(name: str) -> str:

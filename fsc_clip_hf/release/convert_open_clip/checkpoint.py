@@ -7,7 +7,7 @@ import json
 import logging
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from safetensors.torch import save_file
@@ -65,21 +65,48 @@ def convert_checkpoint(
     """Convert the open_clip checkpoint ``src`` into a complete Hugging Face CLIP folder ``dst``.
 
     Args:
+        src, arch, hidden_act, processor, lora_alpha: as :func:`hf_clip_from_open_clip`.
+        dst: the output folder: config, ``model.safetensors`` and the processor, written all or nothing.
+        overwrite: replace a non-empty ``dst``.
+
+    Returns:
+        ``dst`` as a Path.
+    """
+    model, clip_processor = hf_clip_from_open_clip(src, arch=arch, hidden_act=hidden_act, processor=processor,
+                                                   lora_alpha=lora_alpha)
+
+    def write(folder: Path) -> None:
+        model.save_pretrained(folder)
+        clip_processor.save_pretrained(folder)
+
+    return write_folder(dst, write, overwrite=overwrite)
+
+
+def hf_clip_from_open_clip(
+    src: str | Path,
+    *,
+    arch: str | None = None,
+    hidden_act: str = "quick_gelu",
+    processor: str | None = None,
+    lora_alpha: float = DEFAULT_ALPHA,
+    preprocess: Mapping | None = None,
+) -> tuple[CLIPModel, CLIPProcessor]:
+    """The Hugging Face CLIP and processor of the open_clip checkpoint ``src``, in memory.
+
+    Args:
         src: ``.pt``/``.bin``/``.safetensors`` open_clip checkpoint (the authors' LoRA checkpoints too:
             their factors are merged), or an open_clip folder with ``open_clip_config.json``.
-        dst: the output folder: config, ``model.safetensors`` and the processor, written all or nothing.
         arch: ``ViT-B-32`` / ``ViT-B-16`` / ``ViT-L-14``: check the checkpoint's geometry against it.
         hidden_act: ``quick_gelu`` (openai-initialised models) or ``gelu`` (e.g. DataComp-XL); an
             ``open_clip_config.json`` decides instead.
         processor: a CLIPProcessor or CLIPTokenizer folder or Hub id to take the tokenizer from; default:
             openai's CLIP tokenizer, which open_clip's CLIPs use (:func:`fsc_clip_hf.tokenizer.clip_tokenizer`).
         lora_alpha: ``alpha`` of the authors' LoRA layers (scaling ``alpha / r``), when the checkpoint has any.
-        overwrite: replace a non-empty ``dst``.
-
-    Returns:
-        ``dst`` as a Path.
+        preprocess: open_clip's ``mean`` and ``std`` for a checkpoint without ``open_clip_config.json`` (a
+            pretrained tag's configuration); default openai's.
     """
     state_dict, model_cfg, preprocess_cfg = read_open_clip(src)
+    preprocess_cfg = preprocess_cfg or dict(preprocess or {})
     state_dict = merge_authors_lora(state_dict, lora_alpha)
     geometry = open_clip_geometry(state_dict)
     if arch is not None and ARCHITECTURES[arch] != geometry:
@@ -96,12 +123,7 @@ def convert_checkpoint(
     model = CLIPModel(config)
     model.load_state_dict(open_clip_to_hf(state_dict))  # strict: every HF weight must come from src
     image_processor = open_clip_image_processor(geometry.image_size, preprocess_cfg.get("mean"), preprocess_cfg.get("std"))
-
-    def write(folder: Path) -> None:
-        model.save_pretrained(folder)
-        CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
-
-    return write_folder(dst, write, overwrite=overwrite)
+    return model, CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer)
 
 
 def write_open_clip_files(folder: str | Path, model: CLIPModel, processor, *, repo_id: str | None = None) -> list[Path]:
