@@ -17,7 +17,7 @@ import pytest
 import torch
 import yaml
 from helpers.bad_corpora import csv_corpus
-from helpers.commands import TRAIN, assert_no_traceback, fake_hub, offline_env, output, python, run
+from helpers.commands import EVAL, TRAIN, assert_no_traceback, fake_hub, offline_env, output, python, run
 from helpers.data_fixtures import write_image
 from helpers.repo import REPO
 from helpers.world import local_run
@@ -191,6 +191,37 @@ def test_the_bad_input_corpus_trains_with_the_demo_recipe_as_it_is(world, tmp_pa
     assert done.returncode == 0, output(done)[-4000:]
     assert "caption_recoded=1" in done.stderr  # the cp1252 byte: re-decoded in the vocabulary and the batches
     assert (tmp_path / "out" / "final" / "model.safetensors").exists()
+
+
+# --------------------------------------------------------------------------------------------- evaluation
+
+
+def test_evaluation_without_network_shows_its_preflight_in_seconds(tmp_path):
+    env = offline_env(tmp_path, HF_ENDPOINT="http://127.0.0.1:9")
+    del env["HF_HUB_OFFLINE"]  # no network, and nothing says so
+    started = time.monotonic()
+    done = run(python(EVAL, "--model_name_or_path", "openai/clip-vit-base-patch32", "--benchmarks", "sugarcrepe",
+                      "--data_root", str(tmp_path / "data"), "--output_dir", str(tmp_path / "out")), env)
+    assert done.returncode == 2, output(done)
+    assert time.monotonic() - started < 60
+    assert "MISSING  model" in done.stdout and "does not answer" in done.stdout
+    assert f"fix: python -m fsc_clip_hf.evaluation.download --benchmarks sugarcrepe --data_root {tmp_path / 'data'}" \
+        in done.stdout
+    lines = [line for line in output(done).splitlines() if line.strip()]
+    assert len(lines) == len(set(lines)), lines  # each thing said once
+    assert_no_traceback(done)
+    assert not (tmp_path / "out").exists()
+
+
+def test_evaluation_of_the_synthetic_world_points_at_the_demos_world(tmp_path):
+    world = tmp_path / "outputs" / "synthetic" / "world" / "0123abcd"
+    (world / "eval").mkdir(parents=True)
+    (world / "eval" / "compositional.jsonl").write_text("")
+    done = run(python(EVAL, "--model_name_or_path", str(tmp_path / "model"), "--benchmarks", "synthetic",
+                      "--output_dir", str(tmp_path / "out")), offline_env(tmp_path), cwd=tmp_path)
+    assert done.returncode == 2, output(done)
+    assert "fix: --data_root outputs/synthetic/world/0123abcd (the demo's world)" in done.stdout
+    assert_no_traceback(done)
 
 
 # --------------------------------------------------------------------------------------------- the Hub

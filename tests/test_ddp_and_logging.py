@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from transformers import CLIPProcessor
 
-from fsc_clip_hf.cli.train import DATA_LINE_LOGGER, setup_logging
+from fsc_clip_hf.cli.console import DATA_LINE_LOGGER, setup_logging
 from fsc_clip_hf.data import FSCCollator, load_image_text_dataset
 from fsc_clip_hf.lora.adapters import apply_lora
 from fsc_clip_hf.modeling import FSCCLIPModel
@@ -53,7 +53,7 @@ def test_every_process_logs_its_data_line_and_only_the_main_one_the_rest(monkeyp
 
 
 def test_a_huggingface_hub_warning_is_printed_once():
-    code = ("import logging, types; from fsc_clip_hf.cli.train import setup_logging; "
+    code = ("import logging, types; from fsc_clip_hf.cli.console import setup_logging; "
             "setup_logging(types.SimpleNamespace(get_process_log_level=lambda: logging.WARNING, log_level='passive', "
             "should_log=True)); from huggingface_hub.utils import logging as hub_logging; "
             "hub_logging.get_logger('huggingface_hub.file_download').warning('Retrying in 1s [Retry 1/5].')")

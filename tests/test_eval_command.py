@@ -84,7 +84,9 @@ def test_recipes_eval_scores_an_open_clip_tag_on_the_new_benchmarks_and_writes_t
                     "--device", "cpu", "--num_workers", "0", "--no_progress", env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr
-    assert done.stdout.splitlines()[0].startswith("comp12 ") and "Comp-12 over 2 of 12 benchmarks" in done.stdout
+    assert done.stdout.startswith("pre-flight: everything is in place")
+    summary = next(line for line in done.stdout.splitlines() if not line.startswith(("pre-flight", " ")))
+    assert summary.startswith("comp12 ") and "Comp-12 over 2 of 12 benchmarks" in done.stdout
     assert sorted(path.name for path in output.iterdir()) == ["comp_vs_zs.png", "failures", "results.json", "results.md"]
     assert sorted(path.name for path in (output / "failures").iterdir()) == [
         "colorswap.html", "mmvp_vlm.html", "sugarcrepe_pp.html"]
@@ -99,6 +101,6 @@ def test_recipes_eval_scores_an_open_clip_tag_on_the_new_benchmarks_and_writes_t
     wrong = run_eval("--model_name_or_path", "open_clip:ViT-B-32:nosuch", "--benchmarks", "colorswap", "--data_root",
                      data, "--output_dir", tmp_path / "none", "--device", "cpu", env=env)
     assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
-    assert ("error: open_clip:ViT-B-32:nosuch: 'nosuch' is neither a file nor a pretrained tag of 'ViT-B-32'"
-            in wrong.stderr)
+    row = next(line for line in wrong.stdout.splitlines() if "MISSING  model" in line)  # the pre-flight's table
+    assert "open_clip:ViT-B-32:nosuch: 'nosuch' is neither a file nor a pretrained tag of 'ViT-B-32'" in row
     assert not (tmp_path / "none").exists()

@@ -156,7 +156,7 @@ def test_trainer_api_logs_flat_scores_and_checks_data_before_training(tmp_path):
 
 
 @pytest.mark.slow
-def test_command_line_on_the_synthetic_world(tmp_path):
+def test_command_line_on_the_synthetic_world(tmp_path, capsys):
     from transformers import CLIPModel, CLIPProcessor
 
     from fsc_clip_hf.cli.evaluate import main
@@ -170,11 +170,12 @@ def test_command_line_on_the_synthetic_world(tmp_path):
     CLIPProcessor.from_pretrained(world.processor_dir).save_pretrained(tmp_path / "model")
     arguments = ["--model_name_or_path", str(tmp_path / "model"), "--benchmarks", "synthetic,winoground",
                  "--data_root", world.root, "--output_dir", str(tmp_path / "out"), "--num_workers", "0", "--no_progress"]
-    with pytest.raises(SystemExit) as exited:  # winoground has no data: the report is written, the exit is 1
+    with pytest.raises(SystemExit) as exited:  # winoground has no data: refused by the pre-flight, nothing run
         main(arguments)
-    assert exited.value.code == 1
+    assert exited.value.code == 2 and not (tmp_path / "out").exists()
+    assert "fix: python -m fsc_clip_hf.evaluation.download --benchmarks winoground" in capsys.readouterr().out
+    results = main([*arguments, "--allow_missing"])  # evaluated without it; the report says it is missing
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["comp_vs_zs.png", "results.json", "results.md"]
-    results = main([*arguments, "--allow_missing"])
     assert 0 <= results["synthetic"]["summary"]["comp"] <= 100 and "t2i_r1" in results["synthetic"]["summary"]
     assert set(results["missing"]) == {"winoground"}
     with pytest.raises(SystemExit) as exited:  # a wrong --data_root: nothing evaluated, even with --allow_missing

@@ -182,10 +182,12 @@ def test_training_refuses_a_model_folder_without_tokenizer(model_without_tokeniz
         run_training(args)
 
 
-def test_recipes_eval_refuses_a_model_folder_without_tokenizer(model_without_tokenizer, tmp_path):
+def test_recipes_eval_refuses_a_model_folder_without_tokenizer(model_without_tokenizer, tmp_path, capsys):
     from fsc_clip_hf.cli.evaluate import main
 
-    with pytest.raises(TokenizerMismatchError, match="--processor_name_or_path"):
+    with pytest.raises(SystemExit) as exited:  # the pre-flight finds it, before anything loads
         main(["--model_name_or_path", model_without_tokenizer, "--benchmarks", "synthetic", "--device", "cpu",
               "--data_root", str(tmp_path), "--output_dir", str(tmp_path / "eval"), "--no_progress"])
+    assert exited.value.code == 2
+    assert "MISSING  processor" in capsys.readouterr().out
     assert not (tmp_path / "eval").exists()

@@ -10,6 +10,10 @@
 ``--html`` also writes, per benchmark, a page of the items the model got wrong
 (``evaluation.failure_pages``), linked from ``results.md``.
 
+A pre-flight table comes first, as for training: the model, its processor, each requested benchmark's
+files (with the command that downloads them) and the output folder, looked up in seconds without loading
+anything; a missing piece ends the command there with exit status 2.
+
 ``--benchmarks`` takes names and groups (``all``, ``comp``, ``zs``, ``retrieval``, ``synthetic``; see
 ``fsc_clip_hf.evaluation.adapters``). Every benchmark that can be evaluated is, and the report is written;
 then the exit status says whether everything requested was: 1 when a requested benchmark failed, when
@@ -35,8 +39,27 @@ from ..evaluation.failure_pages import FailurePages
 from ..evaluation.report import coverage_line, write_report
 from ..evaluation.suite import evaluate_model
 from ..processor import PIXELS, load_processor
-from ..release.convert_open_clip.spec import OpenClipSpecError, is_open_clip_spec, load_open_clip
+from ..release.convert_open_clip.spec import (
+    OpenClipSpecError,
+    describe_open_clip_spec,
+    is_open_clip_spec,
+    load_open_clip,
+)
 from ..release.wise_ft_sweep import parse_alphas, run_sweep
+from ..training.preflight import (
+    EXIT_MISSING,
+    MISSING,
+    NOTE,
+    OK,
+    Check,
+    Hub,
+    check_eval,
+    check_model,
+    check_processor,
+    format_table,
+    unwritable,
+)
+from .console import refuse, setup_command_logging
 
 logger = logging.getLogger(__name__)
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -95,14 +118,17 @@ def main(argv: list[str] | None = None) -> dict:
     cpu = args.device == "cpu" or os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes") \
         or not torch.accelerator.is_available()
     state = PartialState(cpu=cpu)
-    logging.basicConfig(level=logging.INFO if state.is_main_process else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_command_logging(verbose=state.is_main_process)
+    checks = preflight(args)
+    if state.is_main_process:
+        print(format_table(checks), flush=True)
+    if any(check.status == MISSING for check in checks):
+        sys.exit(EXIT_MISSING)
     device = torch.device(args.device) if args.device else state.device
     try:
         model, processor = load_model(args.model_name_or_path, args.dtype, args.processor_name_or_path, args.pixels)
     except OpenClipSpecError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+        refuse(f"error: {error}", EXIT_MISSING)
     model = model.to(device)
     logger.info("evaluating %s (%s, %s, %d process(es)) on %s from %s", args.model_name_or_path, args.dtype, device,
                 state.num_processes, args.benchmarks, os.path.abspath(args.data_root))
@@ -130,6 +156,30 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"exit status {status}: " + incomplete_line(results, args.allow_missing), file=sys.stderr)
         sys.exit(status)
     return results
+
+
+def preflight(args: argparse.Namespace) -> list[Check]:
+    """What the evaluation needs, looked up before anything loads (the training pre-flight's checks): the
+    model and its processor, each requested benchmark's files (with the download that brings them; with
+    ``--allow_missing`` a missing one is a note, not a refusal) and the output folder."""
+    hub = Hub()
+    if is_open_clip_spec(args.model_name_or_path):
+        try:
+            checks = [Check("model", OK, args.model_name_or_path, describe_open_clip_spec(args.model_name_or_path))]
+        except OpenClipSpecError as error:
+            checks = [Check("model", MISSING, args.model_name_or_path, str(error).split(": ", 1)[-1],
+                            "--model_name_or_path open_clip:<model>:<pretrained tag or checkpoint file>")]
+    else:
+        checks = check_model(args.model_name_or_path, hub)
+        checks += check_processor(args.processor_name_or_path, args.model_name_or_path, args.pixels, hub)
+    for check in check_eval(args.benchmarks, args.data_root, root_option="--data_root", names_option="--benchmarks"):
+        if check.status == MISSING and args.allow_missing and check.piece.startswith("eval: "):
+            check.status = NOTE  # evaluated without it, as --allow_missing asks
+        checks.append(check)
+    problem = unwritable(args.output_dir)
+    checks.append(Check("output folder", MISSING, args.output_dir, problem, "--output_dir <a writable folder>")
+                  if problem else Check("output folder", OK, args.output_dir, "writable"))
+    return checks
 
 
 def load_model(name_or_path: str, dtype: str, processor_path: str | None = None,

@@ -2,38 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import sys
-from typing import NoReturn
+
+from .console import refuse, setup_logging
 
 EXIT_FAILED = 1  # the run started and could not do what it was asked (EXIT_MISSING, 2: refused before it)
-DATA_LINE_LOGGER = "fsc_clip_hf.data.callbacks"
-# Libraries that print through their own handler: their records must not reach ours a second time.
-OWN_HANDLER_LIBRARIES = ("huggingface_hub", "transformers", "datasets", "accelerate", "evaluate")
-
-
-def setup_logging(args) -> None:
-    import transformers
-
-    level = args.get_process_log_level()
-    # transformers' "passive" default keeps its own logs at WARNING; ours say what was loaded, from where
-    # and with which options, so the main process shows them unless a log_level is chosen.
-    ours = logging.INFO if args.log_level == "passive" and args.should_log else level
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S", level=ours)
-    transformers.utils.logging.set_verbosity(level)
-    logging.getLogger("fsc_clip_hf").setLevel(ours)
-    # Each process reads its own part of the data: each logs its epoch line (samples seen, skipped by reason).
-    logging.getLogger(DATA_LINE_LOGGER).setLevel(logging.INFO if args.log_level == "passive" else level)
-    quiet_library_propagation()
-
-
-def quiet_library_propagation() -> None:
-    """Libraries with their own handler print each record once: through it, not again through the root
-    handler that ``logging.basicConfig`` installed (huggingface_hub propagates by default)."""
-    for name in OWN_HANDLER_LIBRARIES:
-        library = logging.getLogger(name)
-        if library.handlers:
-            library.propagate = False
 
 
 def train_main(argv: list[str] | None = None, recipes_dir: str | None = None) -> None:
@@ -77,13 +50,6 @@ def train_main(argv: list[str] | None = None, recipes_dir: str | None = None) ->
     finally:
         if preflight.lock is not None:
             preflight.lock.release()
-
-
-def refuse(message: str, status: int) -> NoReturn:
-    """End the command with ``message`` and ``status``, no traceback. Refusals print on standard output:
-    `accelerate launch` repeats its child's standard error in its own error, which would show them twice."""
-    print(message, flush=True)
-    sys.exit(status)
 
 
 def _train(args) -> None:

@@ -73,13 +73,13 @@ class Preflight:
 def run_preflight(args: FSCTrainingArguments, extra: list[Check] = (), lock: bool = True) -> Preflight:
     """Every check (see the module docstring); with ``lock``, the output folder is locked for this
     process when nothing is missing (the main process of a distributed run takes it)."""
-    hub = _Hub()
+    hub = Hub()
     checks = [*extra]
-    checks += check_model(args, hub)
-    checks += check_processor(args, hub)
+    checks += check_model(args.model_name_or_path, hub)
+    checks += check_processor(args.processor_name_or_path, args.model_name_or_path, args.pixels, hub)
     checks += check_data(args, hub)
     checks += check_negatives(args)
-    checks += check_eval(args)
+    checks += check_eval(args.eval_benchmarks, args.eval_data_root)
     checks += check_precision(args)
     checks += check_push(args, hub)
     output = check_output_dir(args)
@@ -112,7 +112,7 @@ def format_table(checks: list[Check]) -> str:
 # The Hub: the local cache first, one short probe at most
 
 
-class _Hub:
+class Hub:
     def __init__(self):
         from huggingface_hub import constants
 
@@ -166,7 +166,7 @@ def looks_like_hub_id(value: str) -> bool:
     return bool(_HUB_ID.match(value)) and not os.path.exists(value) and not value.startswith((".", "~"))
 
 
-def _hub_lookup(piece: str, repo_id: str, files, hub: _Hub, fix: str, repo_type: str = "model") -> Check:
+def _hub_lookup(piece: str, repo_id: str, files, hub: Hub, fix: str, repo_type: str = "model") -> Check:
     if hub.cached(repo_id, files, repo_type):
         return Check(piece, OK, repo_id, "in the local Hub cache")
     if hub.reachable():
@@ -178,8 +178,7 @@ def _hub_lookup(piece: str, repo_id: str, files, hub: _Hub, fix: str, repo_type:
 # The pieces
 
 
-def check_model(args: FSCTrainingArguments, hub: _Hub) -> list[Check]:
-    path = args.model_name_or_path
+def check_model(path: str, hub: Hub, option: str = "--model_name_or_path") -> list[Check]:
     if path == "synthetic":
         return [Check("model", OK, path, "the demo trains a tiny CLIP on its synthetic world first")]
     if os.path.isdir(path):
@@ -191,16 +190,18 @@ def check_model(args: FSCTrainingArguments, hub: _Hub) -> list[Check]:
                           "a folder written by CLIPModel.save_pretrained")]
         return [Check("model", OK, path, "local folder")]
     if not looks_like_hub_id(path):
-        return [Check("model", MISSING, path, "no such folder", "--model_name_or_path <a checkpoint folder or Hub id>")]
-    fix = f"hf download {path} --local-dir models/{path.split('/')[-1]}, then --model_name_or_path " \
+        return [Check("model", MISSING, path, "no such folder", f"{option} <a checkpoint folder or Hub id>")]
+    fix = f"hf download {path} --local-dir models/{path.split('/')[-1]}, then {option} " \
           f"models/{path.split('/')[-1]} (or, with the Hub cache: hf download {path})"
     return [_hub_lookup("model", path, [("config.json", name) for name in MODEL_WEIGHTS], hub, fix)]
 
 
-def check_processor(args: FSCTrainingArguments, hub: _Hub) -> list[Check]:
-    if args.model_name_or_path == "synthetic":
+def check_processor(path: str | None, model: str, pixels: str, hub: Hub) -> list[Check]:
+    """The processor ``path`` (default: the model's own folder or Hub id ``model``), checked against a local
+    model's text configuration."""
+    if model == "synthetic":
         return [Check("processor", OK, "synthetic", "the demo writes its world's tokenizer")]
-    path = args.processor_name_or_path or args.model_name_or_path
+    path = path or model
     option = "--processor_name_or_path"
     if os.path.isdir(path):
         problems = []
@@ -212,14 +213,14 @@ def check_processor(args: FSCTrainingArguments, hub: _Hub) -> list[Check]:
                "openai/clip-vit-base-patch32>")
         if problems:
             return [Check("processor", MISSING, path, "; ".join(problems), fix)]
-        problem = _tokenizer_mismatch(path, args, option)
+        problem = _tokenizer_mismatch(path, model, pixels, option)
         if problem:
             return [Check("processor", MISSING, path, problem, fix)]
         return [Check("processor", OK, path, "local folder" + (", its tokenizer fits the model"
-                                                                if _local_model_config(args) else ""))]
+                                                                if _local_model_config(model) else ""))]
     if not looks_like_hub_id(path):
         return [Check("processor", MISSING, path, "no such folder", f"{option} <a processor folder or Hub id>")]
-    if path == args.model_name_or_path and not hub.cached(path, [("config.json",)]):
+    if path == model and not hub.cached(path, [("config.json",)]):
         check = _hub_lookup("processor", path, [("tokenizer.json", "preprocessor_config.json")], hub, "")
         if check.status == MISSING:
             check.fix = "the model's download above brings it"
@@ -230,15 +231,14 @@ def check_processor(args: FSCTrainingArguments, hub: _Hub) -> list[Check]:
     return [_hub_lookup("processor", path, files, hub, fix)]
 
 
-def _local_model_config(args: FSCTrainingArguments) -> str | None:
-    path = args.model_name_or_path
-    return path if os.path.isfile(os.path.join(path, "config.json")) else None
+def _local_model_config(model: str) -> str | None:
+    return model if os.path.isfile(os.path.join(model, "config.json")) else None
 
 
-def _tokenizer_mismatch(path: str, args: FSCTrainingArguments, option: str) -> str | None:
+def _tokenizer_mismatch(path: str, model: str, pixels: str, option: str) -> str | None:
     """Why the tokenizer in ``path`` cannot be the local model's (``fsc_clip_hf.processor``'s checks), or None;
     a model that is not a local folder is checked when training starts."""
-    model = _local_model_config(args)
+    model = _local_model_config(model)
     if model is None:
         return None
     from transformers import CLIPConfig
@@ -246,7 +246,7 @@ def _tokenizer_mismatch(path: str, args: FSCTrainingArguments, option: str) -> s
     from ..processor import TokenizerMismatchError, load_processor
 
     try:
-        load_processor(path, CLIPConfig.from_pretrained(model).text_config, option=option, pixels=args.pixels)
+        load_processor(path, CLIPConfig.from_pretrained(model).text_config, option=option, pixels=pixels)
     except TokenizerMismatchError as error:
         return str(error).split(". A folder without")[0]
     except (OSError, ValueError) as error:
@@ -254,7 +254,7 @@ def _tokenizer_mismatch(path: str, args: FSCTrainingArguments, option: str) -> s
     return None
 
 
-def check_data(args: FSCTrainingArguments, hub: _Hub) -> list[Check]:
+def check_data(args: FSCTrainingArguments, hub: Hub) -> list[Check]:
     data, root, piece = args.train_data, args.train_data_root, "training data"
     if data is None:
         return [Check(piece, MISSING, "train_data", "not set", "--train_data <a named source, path or Hub id>")]
@@ -313,7 +313,7 @@ def _check_negclip(root: str | None) -> list[Check]:
     return checks
 
 
-def _check_hub_webdataset(name: str, root: str | None, hub: _Hub) -> Check:
+def _check_hub_webdataset(name: str, root: str | None, hub: Hub) -> Check:
     from ..data.sources import _find_local_shards
 
     repo, folder, _ = HUB_WEBDATASETS[name]
@@ -362,24 +362,34 @@ def _fix_of(error: Exception) -> str:
     return text.split("Fix: ", 1)[1] if "Fix: " in text else text
 
 
-def check_eval(args: FSCTrainingArguments) -> list[Check]:
-    names = args.eval_benchmarks
+def check_eval(names: str | None, root: str | None, root_option: str = "--eval_data_root",
+               names_option: str = "--eval_benchmarks") -> list[Check]:
+    """A row per benchmark of ``names`` (names or groups): its data found under ``root``, or the download
+    that brings it."""
     if not names:
         return []
-    from ..evaluation.adapters import resolve_benchmarks
+    from ..evaluation.adapters import BENCHMARKS, resolve_benchmarks
+    from ..evaluation.adapters.base import download_command
+    from ..evaluation.adapters.synthetic import demo_worlds
     from ..evaluation.benchmarks import benchmark_problems
 
-    root = args.eval_data_root
     if root is None:
-        return [Check("eval", MISSING, names, "eval_data_root is not set", "--eval_data_root <the benchmark data folder>")]
+        return [Check("eval", MISSING, names, f"{root_option.lstrip('-')} is not set",
+                      f"{root_option} <the benchmark data folder>")]
     try:
         chosen = resolve_benchmarks(names)
     except ValueError as error:
-        return [Check("eval", MISSING, names, str(error), "--eval_benchmarks <names or groups>")]
+        return [Check("eval", MISSING, names, str(error), f"{names_option} <names or groups>")]
     problems = benchmark_problems(chosen, root)
-    download = "python -m fsc_clip_hf.evaluation.download --benchmarks {} --data_root " + root
-    return [Check(f"eval: {name}", MISSING, root, _one_line(problems[name]), download.format(name))
-            if name in problems else Check(f"eval: {name}", OK, root, "data found") for name in chosen]
+
+    def fix(name: str) -> str:
+        if BENCHMARKS[name].suite == "synthetic":  # made by the demo, not downloaded
+            worlds = demo_worlds()
+            return f"{root_option} {worlds[0]} (the demo's world)" if worlds else "make demo writes one"
+        return download_command(name, root)
+
+    return [Check(f"eval: {name}", MISSING, root, _one_line(problems[name].replace(f" Or: {fix(name)}", "")),
+                  fix(name)) if name in problems else Check(f"eval: {name}", OK, root, "data found") for name in chosen]
 
 
 def _one_line(text: str) -> str:
@@ -398,7 +408,7 @@ def precision_check(error) -> Check:
     return Check("precision", MISSING, "bf16: true", "this machine has no GPU that supports bf16", error.fix)
 
 
-def check_push(args: FSCTrainingArguments, hub: _Hub) -> list[Check]:
+def check_push(args: FSCTrainingArguments, hub: Hub) -> list[Check]:
     if not args.push_to_hub:
         return []
     from huggingface_hub import get_token
@@ -422,7 +432,7 @@ def check_output_dir(args: FSCTrainingArguments) -> list[Check]:
     piece = "output folder"
     if not folder:
         return [Check(piece, MISSING, "output_dir", "not set", "--output_dir <a folder>")]
-    problem = _unwritable(folder)
+    problem = unwritable(folder)
     if problem:
         return [Check(piece, MISSING, folder, problem, "--output_dir <a writable folder>")]
     resume = args.resume_from_checkpoint
@@ -445,7 +455,7 @@ def check_output_dir(args: FSCTrainingArguments) -> list[Check]:
     return [Check(piece, OK, folder, "writable")]
 
 
-def _unwritable(folder: str) -> str | None:
+def unwritable(folder: str) -> str | None:
     """Why ``folder`` cannot receive the run's files, or None. Nothing is created: a folder that does not
     exist yet is judged by its nearest existing parent (the run creates it when it starts)."""
     existing = os.path.abspath(folder)

@@ -167,7 +167,13 @@ class Benchmark:
     def missing(self, data_root: str, parts: Iterable[str]) -> MissingData:
         """The error for absent ``parts`` (paths): each shown by its first absent folder, with the download."""
         shown = ", ".join(sorted({first_absent(path, data_root) for path in parts}))
-        return MissingData(f"{self.title}: missing {shown}. {self.download.replace('<data_root>', data_root)}")
+        return MissingData(f"{self.title}: missing {shown}. {self.download.replace('<data_root>', data_root)} "
+                           f"Or: {download_command(self.name, data_root)}")
+
+
+def download_command(name: str, data_root: str) -> str:
+    """The command that fetches benchmark ``name`` into ``data_root`` (or prints the steps where it is gated)."""
+    return f"python -m fsc_clip_hf.evaluation.download --benchmarks {name} --data_root {data_root}"
 
 
 def data_path(folder: str, *parts: str) -> str:

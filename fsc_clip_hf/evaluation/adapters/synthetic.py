@@ -16,6 +16,7 @@ mixed with the published benchmarks'.
 
 from __future__ import annotations
 
+import glob
 import os
 
 from ..images import ImageFile
@@ -23,8 +24,20 @@ from ..items import BenchmarkData, RetrievalSet, TextChoice, ZeroShotTask
 from .base import Benchmark, MissingData, mean, read_jsonl, read_lines
 from .retrieval import RECALLS
 
-_HINT = ("Write the world with fsc_clip_hf.data.synthetic.write_synthetic_world(out_dir) and pass out_dir "
-         "(or out_dir/eval) as data_root.")
+_HINT = ("The demo writes one (make demo; its world is under outputs/synthetic/world/); or write one with "
+         "fsc_clip_hf.data.synthetic.write_synthetic_world(out_dir) and pass out_dir (or out_dir/eval) as data_root.")
+
+
+def demo_worlds(outputs: str = "outputs") -> list[str]:
+    """The synthetic worlds the demo wrote under ``outputs`` (``<cache>/world/<key>``), newest first."""
+    found = glob.glob(os.path.join(outputs, "**", "world", "*", "eval", "compositional.jsonl"), recursive=True)
+    return [os.path.dirname(os.path.dirname(path)) for path in sorted(found, key=os.path.getmtime, reverse=True)]
+
+
+def world_hint(outputs: str = "outputs") -> str:
+    """Where a synthetic world can be had: the demo's, when one exists under ``outputs``."""
+    worlds = demo_worlds(outputs)
+    return f"The demo's world is at {worlds[0]}: pass it as data_root." if worlds else _HINT
 
 
 def eval_dir(data_root: str) -> str:
@@ -32,7 +45,7 @@ def eval_dir(data_root: str) -> str:
     for folder in (data_root, os.path.join(data_root, "eval")):
         if os.path.exists(os.path.join(folder, "compositional.jsonl")):
             return folder
-    raise MissingData(f"synthetic world: no compositional.jsonl in {data_root} or {data_root}/eval. {_HINT}")
+    raise MissingData(f"synthetic world: no compositional.jsonl in {data_root} or {data_root}/eval. {world_hint()}")
 
 
 # The synthetic world's Comp, wherever it is printed: the binding and replacement subsets. swap_rel is

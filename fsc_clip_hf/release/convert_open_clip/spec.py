@@ -54,6 +54,29 @@ def parse_open_clip_spec(spec: str) -> tuple[str, str]:
     return model, pretrained
 
 
+def describe_open_clip_spec(spec: str) -> str:
+    """What ``spec`` names, looked up without loading or fetching anything ("open_clip checkpoint file ...").
+
+    Raises:
+        OpenClipSpecError: it names no file and no pretrained tag of its model (the message says which exist).
+    """
+    model, pretrained = parse_open_clip_spec(spec)
+    activation = "QuickGELU" if model.endswith(QUICK_GELU_SUFFIX) else "GELU"
+    if os.path.exists(pretrained):
+        return f"open_clip checkpoint file, {model} ({activation}), converted in memory"
+    if os.sep in pretrained or pretrained.endswith((".pt", ".pth", ".bin", ".safetensors")):
+        raise OpenClipSpecError(f"{spec}: no such checkpoint file {pretrained}")
+    registry = _open_clip_registry(model, pretrained)
+    config = registry.get_pretrained_cfg(model, pretrained)
+    if not config:
+        tags = registry.list_pretrained_tags_by_model(model)
+        known = f"its tags: {', '.join(tags)}" if tags else "open_clip has no pretrained weights of that name"
+        raise OpenClipSpecError(f"{spec}: {pretrained!r} is neither a file nor a pretrained tag of {model!r} ({known})")
+    if config.get("quick_gelu"):
+        activation = "QuickGELU"
+    return f"open_clip's pretrained {model} {pretrained} ({activation}), fetched and converted at start"
+
+
 def load_open_clip(spec: str, processor: str | None = None) -> tuple[CLIPModel, CLIPProcessor]:
     """The Hugging Face CLIP and processor (open_clip's pixels) of ``open_clip:<model>:<pretrained>``.
 
@@ -79,13 +102,9 @@ def load_open_clip(spec: str, processor: str | None = None) -> tuple[CLIPModel, 
 def pretrained_tag(model: str, tag: str) -> tuple[str, dict]:
     """The local weights file of open_clip's pretrained ``tag`` for ``model`` (fetched through its registry)
     and the tag's configuration (``mean``, ``std``, ``quick_gelu``, ...)."""
+    describe_open_clip_spec(f"{PREFIX}{model}:{tag}")  # an unknown tag: the tags there are
     registry = _open_clip_registry(model, tag)
     config = registry.get_pretrained_cfg(model, tag)
-    if not config:
-        tags = registry.list_pretrained_tags_by_model(model)
-        known = f"its tags: {', '.join(tags)}" if tags else "open_clip has no pretrained weights of that name"
-        raise OpenClipSpecError(f"open_clip:{model}:{tag}: {tag!r} is neither a file nor a pretrained tag of "
-                                f"{model!r} ({known})")
     if (config.get("interpolation", "bicubic"), config.get("resize_mode", "shortest")) != ("bicubic", "shortest"):
         raise OpenClipSpecError(f"open_clip:{model}:{tag}: its preprocessing ({config.get('interpolation')}, "
                                 f"{config.get('resize_mode')}) is not open_clip's bicubic shortest-side resize, "
