@@ -44,7 +44,16 @@ def test_demo_compare_trains_every_variant_and_seed_and_writes_the_reports(tmp_p
         assert (tmp_path / "eval" / name / "comp_vs_zs.png").exists()
     assert results["fsc-clip"]["runs"]["1"]["subsets"] == pytest.approx(
         {f"{kind}/{k}": v for kind in ("comp", "zs") for k, v in report["details"][f"synthetic/{kind}"]["subsets"].items()})
-    assert "| fsc-clip | 2 |" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "| fsc-clip | 2 |" in printed and "| model | seeds | Comp (without swap_rel) | ZS |" in printed
+    # The closing line names every final model; each one's card shows the results computed for it.
+    finals = [tmp_path / variant / f"seed{seed}" / "final" for variant in ("clip", "negclip", "fsc-clip") for seed in (0, 1)]
+    assert f"final models: {', '.join(map(str, finals))}" in printed
+    card = (finals[-1] / "README.md").read_text()
+    assert "Not evaluated yet" not in card and "| Comp (without swap_rel) | ZS |" in card
+    recorded = json.loads((finals[-1] / "results.json").read_text())
+    # One Comp: the demo's table, the model's report and its card give the same number.
+    assert recorded["synthetic"]["summary"]["comp"] == pytest.approx(results["fsc-clip"]["runs"]["1"]["summary"]["comp"])
 
     # A second run reuses the cached world and pretrained model and gives the same numbers.
     caplog.clear()  # the first run's records
