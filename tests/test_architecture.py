@@ -23,7 +23,7 @@ PACKAGE = REPO / "fsc_clip_hf"
 # Layer of each top-level name of the package, lowest first; a module may import its own layer and those
 # below. The old paths fsc_clip_hf.wise_ft and fsc_clip_hf.convert_open_clip forward to the release.
 LAYERS = {
-    "base": {"argparsing", "paths", "lazy", "options"},
+    "base": {"argparsing", "paths", "lazy", "options", "cpu_kernels"},
     "core": {"modeling", "losses", "distributed", "processor", "image_processing", "tokenizer", "lora", "data",
              "negatives", "evaluation"},
     "release": {"release", "wise_ft", "convert_open_clip"},

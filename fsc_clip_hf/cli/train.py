@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
+from .. import cpu_kernels
+from ..training.recipe_files import peek_recipe
 from .console import refuse, setup_logging
+
+logger = logging.getLogger(__name__)
 
 EXIT_FAILED = 1  # the run started and could not do what it was asked (EXIT_MISSING, 2: refused before it)
 
@@ -16,6 +21,12 @@ def train_main(argv: list[str] | None = None, recipes_dir: str | None = None) ->
     to get it); with `--dry_run`, after the pre-flight (0 when everything is in place). A bare recipe name
     is looked for in ``recipes_dir`` (the script's folder), then ``./recipes``.
     """
+    # Before anything imports torch: the kernels of cpu_kernels: portable are chosen when torch loads.
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        unpinned = cpu_kernels.pin(cpu_kernels.requested(argv, peek_recipe(argv, recipes_dir)))
+    except ValueError:  # not one of its choices: parsing the command says so, naming where it was set
+        unpinned = None
     from ..data.skips import UnusableData
     from ..release.hub import PushFailed
     from ..training.preflight import EXIT_MISSING, precision_check, run_preflight
@@ -36,6 +47,11 @@ def train_main(argv: list[str] | None = None, recipes_dir: str | None = None) ->
         return
     args = command.args
     setup_logging(args)
+    if args.cpu_kernels == "portable":
+        if unpinned:
+            logger.warning("cpu_kernels: portable not applied: %s", unpinned)
+        else:
+            logger.info("CPU kernels pinned (cpu_kernels: portable): %s", cpu_kernels.in_use())
     preflight = run_preflight(args, extra)
     if args.should_log:
         print(preflight.table(), flush=True)

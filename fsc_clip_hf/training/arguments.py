@@ -15,6 +15,7 @@ from functools import partial
 
 from transformers import TrainingArguments
 
+from ..cpu_kernels import CPU_KERNELS
 from ..data.augment import TRAIN_TRANSFORMS
 from ..data.synthetic.world import EVAL_SPLITS
 from ..lora.adapters import LORA_STYLES
@@ -137,6 +138,12 @@ class FSCTrainingArguments(TrainingArguments, LossOptions, NegativeOptions):
     synthetic_eval_split: str = option(
         "eval", "The world's split the demo evaluates: eval (the test split, reported) or validation (for choosing "
         "settings).", group=DEMO, choices=EVAL_SPLITS)
+
+    cpu_kernels: str = option(
+        "native", "native: each library picks the CPU kernels fastest on this processor; portable: kernels every "
+        "x86-64 CPU with AVX2 runs alike (ATen AVX2, MKL's vendor-neutral mode, oneDNN up to AVX2), so a CPU run "
+        "prints the same digits on any such machine (the demo's recipes; docs/demo.md). Read from the command "
+        "line or the recipe before torch loads.", recorded=True, choices=CPU_KERNELS)
 
     # --- the Trainer's options that a run records or checks (the recipes' defaults where they differ) ---
     learning_rate: float = _trainer("learning_rate", recorded=True, bounds=POSITIVE)

@@ -30,8 +30,8 @@ from transformers import HfArgumentParser, TrainingArguments
 from ..options import RECIPE, InvalidOptions, option_groups, without_info
 from ..release.model_card import RUN_RECORD
 from .arguments import FSCTrainingArguments
+from .recipe_files import resolve_recipe
 
-RECIPE_SUFFIX = ".yaml"
 COMMAND_LINE = "the command line"
 USAGE = "[accelerate launch] recipes/train.py --config RECIPE [--option value ...] [--print_config] [--dry_run]"
 
@@ -55,25 +55,6 @@ class PrecisionUnavailable(RecipeError):
     def __init__(self, message: str, fix: str):
         super().__init__(message)
         self.fix = fix
-
-
-def recipe_folders(recipes_dir: str | Path | None = None) -> list[Path]:
-    """Where a bare recipe name is looked for: ``recipes_dir`` (the folder of ``recipes/train.py``, which
-    passes it), then ``./recipes``."""
-    folders = [Path(recipes_dir)] if recipes_dir is not None else []
-    return [*folders, Path.cwd() / "recipes"]
-
-
-def resolve_recipe(name: str, recipes_dir: str | Path | None = None) -> Path:
-    """A path as given, or a bare name (``laioncoco_b32`` or ``laioncoco_b32.yaml``) in :func:`recipe_folders`."""
-    names = [name] if name.endswith(RECIPE_SUFFIX) else [name, name + RECIPE_SUFFIX]
-    folders = recipe_folders(recipes_dir)
-    for candidate in [Path(n) for n in names] + [folder / n for folder in folders for n in names]:
-        if candidate.is_file():
-            return candidate
-    known = sorted({p.stem for folder in folders if folder.is_dir() for p in folder.glob(f"*{RECIPE_SUFFIX}")})
-    where = " nor in ".join(str(folder) for folder in folders if folder.is_dir()) or "any recipes folder"
-    raise FileNotFoundError(f"recipe {name!r} not found as a path nor in {where}; known recipes: {', '.join(known)}")
 
 
 def load_recipe(name: str, recipes_dir: str | Path | None = None, arguments: type = FSCTrainingArguments) -> dict:
