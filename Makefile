@@ -31,7 +31,7 @@ test: install
 demo: install
 	$(BIN)/accelerate launch recipes/train.py --config demo.yaml
 
-# The CPU figures of the README's Benchmarks table, each part printing its own (minutes; run on a quiet machine).
+# The CPU figures of docs/benchmarks.md, each part printing its own (minutes; run on a quiet machine).
 BENCHMARK_EVAL_CPU := --device cpu --dtype float32 --images 512 --classes 100 --templates 8 --num_workers 2
 benchmark: install
 	$(BIN)/python recipes/benchmark.py loss

@@ -1,4 +1,4 @@
-"""The FSC-CLIP objectives (see the spec's objectives.md), one function per term.
+"""The FSC-CLIP objectives (docs/objectives.md), one function per term.
 
 Shapes: B pairs on this process, K negative types, D embedding width, P patches, T text positions.
 

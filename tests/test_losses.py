@@ -42,7 +42,7 @@ def make_inputs(batch=4, types=3, patches=5, length=6, dim=8, seed=0, dtype=torc
     )
 
 
-# --- an independent reference: one sample, one caption at a time, straight from objectives.md ---
+# --- an independent reference: one sample, one caption at a time, straight from docs/objectives.md ---
 
 
 def reference_hn_row(z, valid, eps, gamma):
@@ -167,7 +167,7 @@ def test_sparsify_drops_weak_patches():
     assert scores.item() == pytest.approx(expected.item(), abs=1e-5)
 
 
-# --- the sanity facts of objectives.md ---
+# --- the sanity facts of docs/objectives.md ---
 
 
 def test_all_masks_zero_leaves_only_the_contrastive_term():
