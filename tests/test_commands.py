@@ -213,6 +213,20 @@ def test_evaluation_without_network_shows_its_preflight_in_seconds(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_an_unreadable_benchmark_file_is_a_missing_piece_not_a_traceback(tmp_path):
+    from helpers.eval_benchmark_files import write_sugarcrepe
+
+    write_sugarcrepe(tmp_path / "data")
+    (tmp_path / "data" / "sugarcrepe" / "replace_obj.json").write_text("{not json")
+    done = run(python(EVAL, "--model_name_or_path", str(tmp_path / "model"), "--benchmarks", "sugarcrepe",
+                      "--data_root", str(tmp_path / "data"), "--output_dir", str(tmp_path / "out")),
+               offline_env(tmp_path))
+    assert done.returncode == 2, output(done)
+    row = next(line for line in done.stdout.splitlines() if "eval: sugarcrepe" in line)
+    assert "MISSING" in row and "unreadable" in row and "replace_obj.json" in row
+    assert_no_traceback(done)
+
+
 def test_evaluation_of_the_synthetic_world_points_at_the_demos_world(tmp_path):
     world = tmp_path / "outputs" / "synthetic" / "world" / "0123abcd"
     (world / "eval").mkdir(parents=True)

@@ -81,7 +81,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--benchmarks", default="all",
                         help=f"comma-separated names or groups; groups: {', '.join(GROUPS)}; "
                              f"names: {', '.join(BENCHMARKS)}")
-    parser.add_argument("--data_root", default="data", help="where the benchmark data lives (see the README)")
+    parser.add_argument("--data_root", default="data", help="where the benchmark data lives (docs/evaluation.md: layouts)")
     parser.add_argument("--output_dir", required=True,
                         help="receives results.json, results.md, comp_vs_zs.png (and failures/ with --html)")
     parser.add_argument("--model_name", default=None, help="label in the report (defaults to the checkpoint)")

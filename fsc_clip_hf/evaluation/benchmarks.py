@@ -28,13 +28,16 @@ def check_benchmarks(names: str, data_root: str | None) -> list[str]:
 
 def benchmark_problems(names: list[str], data_root: str) -> dict[str, str]:
     """``{benchmark: what is missing and the download to make}`` for those of ``names`` (resolved
-    benchmark names) whose data is absent under ``data_root``, wholly or in part."""
+    benchmark names) whose data is absent under ``data_root``, wholly or in part, or cannot be read."""
     problems = {}
     for name in names:
         try:
             data = load_benchmark(name, data_root)
         except MissingData as missing:
             problems[name] = str(missing)
+            continue
+        except (OSError, ValueError) as error:  # a file that is there but cannot be read (not JSON, cut short)
+            problems[name] = f"{BENCHMARKS[name].title}: unreadable ({error}); fetch it again"
             continue
         if data.missing:
             problems[name] = str(BENCHMARKS[name].missing(data_root, data.missing))

@@ -76,7 +76,7 @@ class FSCTrainingArguments(TrainingArguments, LossOptions, NegativeOptions):
     image_draft_size: int | None = option(
         None, "Decode JPEGs at the smallest DCT scale (1/2, 1/4, 1/8) that keeps both sides >= this many pixels (the "
         "model's input side, e.g. 224): 2-3x faster for 640x480 photos, but the pixels differ slightly from a full "
-        "decode (README, Training). None: full decode (the published recipes).",
+        "decode (docs/training.md). None: full decode (the published recipes).",
         group=DATA, recorded=True, bounds=Bounds(1, also=(None,)))
     use_dataset_negatives: bool = option(
         False, "Add the source's precomputed negatives (NegCLIP TSV) as one more type.", group=NEGATIVES,

@@ -36,7 +36,7 @@ from .pipeline import final_dir, run_training, save_final
 
 logger = logging.getLogger(__name__)
 
-THREADS = 2  # the README's figures are measured on 2 cores with this many threads
+THREADS = 2  # docs/demo.md's figures are measured on 2 cores with this many threads
 SPLITS = ("eval", "validation")
 
 # What each compared objective changes in the recipe.
