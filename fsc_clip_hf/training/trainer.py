@@ -17,6 +17,7 @@ from ..data.resume import PLACEHOLDER_KEY, STREAM_KEY, SeekableStream, TaggedCol
 from ..losses import FSCLoss
 from .arguments import FSCTrainingArguments
 from .checkpoints import rotate_checkpoints, write_marker
+from .engines import DDP, adopt_engine, clamp_parameter_, scalar_logit_scale, vector_logit_scale
 from .schedules import ScheduleFollowsGlobalStep, open_clip_cosine_schedule
 
 logger = logging.getLogger(__name__)
@@ -30,8 +31,7 @@ class LogitScaleClampCallback(TrainerCallback):
     """Keeps the (log) logit scale in [0, ln 100] after every optimiser step, as CLIP training does."""
 
     def on_optimizer_step(self, args, state, control, model=None, **kwargs):
-        with torch.no_grad():
-            _unwrap(model).logit_scale.clamp_(0, MAX_LOGIT_SCALE)
+        clamp_parameter_(_unwrap(model).logit_scale, 0, MAX_LOGIT_SCALE)
 
 
 def _distributed() -> bool:
@@ -77,6 +77,16 @@ class FSCTrainer(Trainer):
             torch.distributed.distributed_c10d._set_pg_timeout(args.ddp_timeout_delta)
         if self.args.warmup_style == "authors":
             self.add_callback(ScheduleFollowsGlobalStep())
+        if self.engine.name != DDP:
+            vector_logit_scale(self.model)  # before accelerate shards it (fsc_clip_hf.training.engines)
+
+    def create_accelerator_and_postprocess(self) -> None:
+        super().create_accelerator_and_postprocess()
+        self.engine = adopt_engine(self)
+
+    def _save(self, output_dir: str | None = None, state_dict=None):
+        # The checkpoint's model file holds CLIP's scalar logit scale also when an engine holds it as a vector.
+        super()._save(output_dir, None if state_dict is None else scalar_logit_scale(state_dict))
 
     def train(self, *args, **kwargs):
         """`Trainer.train`; a collective that times out (another process hung or dead) fails with a message
