@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -78,23 +79,26 @@ def deepspeed_installed() -> bool:
 
 
 def engine_problems(args) -> list[tuple[str, str]]:
-    """What the engine asked for cannot do in this run, as (option, message) pairs, before anything loads."""
+    """What the engine asked for cannot do in this run, as (option, problem) pairs, before anything loads."""
     engine = requested_engine(args)
     problems = []
     if engine.name == FSDP:
         if engine.version != 2:
-            problems.append(("fsdp", f"{engine.option} asks for FSDP{engine.version}: this project shards with "
-                                     "FSDP2 (fsdp_config: {\"fsdp_version\": 2}), which keeps CLIP's weights as plain "
-                                     "tensors in every file it writes and also runs on CPU"))
+            problems.append(("fsdp", f"FSDP{engine.version}: this project shards with FSDP2 (fsdp_config: "
+                                     "{\"fsdp_version\": 2}), which keeps CLIP's weights plain in every file it writes "
+                                     "and runs on CPU too"))
         if args.world_size < 2:
-            problems.append(("fsdp", f"{engine.option} shards the model over several processes and this run has "
-                                     "one: launch it with torchrun --nproc_per_node N (or accelerate launch)"))
-    if engine.name != DDP and args.eval_benchmarks:
-        sharded = engine.name == FSDP or engine.version == 3
-        if sharded:
-            problems.append(("eval_benchmarks", f"eval_benchmarks evaluates during training with the towers' "
-                                                f"parameters whole, and {engine} holds them sharded: evaluate "
-                                                "final/ afterwards with recipes/eval.py"))
+            problems.append(("fsdp", "FSDP shards the model over several processes and this run has one: launch it "
+                                     "with torchrun --nproc_per_node N (or accelerate launch)"))
+    if engine.name != DDP and args.gradient_cache_chunk_size:
+        problems.append(("gradient_cache_chunk_size", f"backpropagates every chunk of a batch on its own, which "
+                                                      f"{engine} does not follow (DeepSpeed counts each backward as a "
+                                                      "micro-batch; FSDP2 gathers the weights for every chunk on "
+                                                      "every process): run it with DDP, or leave it unset"))
+    if args.eval_benchmarks and (engine.name == FSDP or (engine.name == DEEPSPEED and engine.version == 3)):
+        problems.append(("eval_benchmarks", f"evaluates during training with the towers' weights whole, and "
+                                            f"{engine} holds them sharded: evaluate final/ afterwards with "
+                                            "recipes/eval.py"))
     return problems
 
 
@@ -105,6 +109,9 @@ def adopt_engine(trainer) -> Engine:
     if requested.name == FSDP:
         _fsdp_on_cpu(trainer.accelerator, trainer.args)
         trainer.is_fsdp_enabled = True
+        # The model's outputs include views (a slice of the text batch, a transpose); the loss never writes into
+        # them, which is what FSDP2 warns about on every process.
+        warnings.filterwarnings("ignore", message="FSDP2-wrapped module .* returned a view tensor")
     actual = actual_engine(trainer.accelerator)
     if not actual.same(requested):
         raise RuntimeError(f"{requested.option or 'the run'} asks for {requested}, and accelerate set up {actual}: "

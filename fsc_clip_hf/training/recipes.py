@@ -366,7 +366,8 @@ def check_options(args: FSCTrainingArguments, sources: dict) -> None:
             f"{where}: loss_name: fsc-clip{'' if 'loss_name' in sources else ' (the default)'}"
             " needs hard negatives, and none are set: add_random_text_hard_negatives: fsc-clip (the paper's), "
             "negclip, replace, ngram_shuffle_N or svlc, or use_dataset_negatives: true; or loss_name: clip")
-    problems = [f"{_where(sources, key)}: {problem}" for key, problem in engine_problems(args)]
+    # An engine may come from accelerate's launch config rather than from an option.
+    problems = [f"{sources.get(key, 'the accelerate config')}: {key}: {problem}" for key, problem in engine_problems(args)]
     if problems:
         raise RecipeError("\n".join(problems))
 

@@ -14,6 +14,7 @@ from transformers.trainer_utils import IntervalStrategy
 
 from ..data.callbacks import DataEpochCallback
 from ..data.resume import PLACEHOLDER_KEY, STREAM_KEY, SeekableStream, TaggedCollate
+from ..gradient_cache import gradient_cached_step
 from ..losses import FSCLoss
 from .arguments import FSCTrainingArguments
 from .checkpoints import rotate_checkpoints, write_marker
@@ -231,13 +232,42 @@ class FSCTrainer(Trainer):
         outputs = model(**inputs, return_dense=self.fsc_loss.config.needs_dense_features)
         terms = self.fsc_loss(outputs, neg_mask)
         if model.training:
-            # Detached tensors, read only when logging: no device sync on every step.
-            for name, value in terms.items():
-                if name != "loss":
-                    self._term_sums[name] = self._term_sums.get(name, 0.0) + value.detach()
-            self._term_sums["logit_scale"] = self._term_sums.get("logit_scale", 0.0) + outputs.logit_scale.detach()
-            self._term_count += 1
+            self._record_terms({**terms, "logit_scale": outputs.logit_scale})
         return (terms["loss"], outputs) if return_outputs else terms["loss"]
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        """With `gradient_cache_chunk_size`, the step over the whole batch a chunk at a time
+        (`fsc_clip_hf.gradient_cache`): the same gradient as `Trainer.training_step`, a chunk's activations held."""
+        chunk_size = self.args.gradient_cache_chunk_size
+        if not chunk_size or inputs["input_ids"].shape[0] == 0:
+            return super().training_step(model, inputs, num_items_in_batch)
+        model.train()
+        inputs = dict(self._prepare_inputs(inputs))
+        neg_mask = inputs.pop("neg_mask")
+        dense = self.fsc_loss.config.needs_dense_features
+
+        def encoder(module):
+            def encode(chunk):
+                with self.compute_loss_context_manager():
+                    return module(**chunk, return_dense=dense)
+            return encode
+
+        accumulation = self.current_gradient_accumulation_steps
+        # All chunks but the last through the bare model (no gradient synchronisation, as DDP's no_sync), the last
+        # through the wrapped one, whose backward reduces the gradients of the whole batch.
+        terms = gradient_cached_step(encoder(self.accelerator.unwrap_model(model)), encoder(model), inputs,
+                                     lambda output: self.fsc_loss(output, neg_mask), chunk_size,
+                                     self.accelerator.backward, loss_scale=1.0 / accumulation)
+        self._record_terms(terms)
+        return terms["loss"] / accumulation
+
+    def _record_terms(self, terms: dict[str, torch.Tensor]) -> None:
+        """Add a training batch's loss terms and logit scale to the sums logged next (detached tensors, read only
+        when logging: no device sync on every step)."""
+        for name, value in terms.items():
+            if name != "loss":
+                self._term_sums[name] = self._term_sums.get(name, 0.0) + value.detach()
+        self._term_count += 1
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if self._term_count and "loss" in logs:
