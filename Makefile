@@ -11,7 +11,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[test,spacy-offline,open-clip-tests]"
+	$(BIN)/python -m pip install -q -e ".[test,spacy-offline,open-clip-tests,deepspeed]"
 	# The real open_clip, for tests/test_open_clip_interop.py: without its dependencies, and torchvision in a
 	# folder of its own that only those tests' subprocess imports (beside this torch its compiled ops do not
 	# load, and transformers' image processors fail in a process where torchvision is importable).

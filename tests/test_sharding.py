@@ -171,6 +171,21 @@ def test_fsdp_config_as_accelerate_launch_reads_it():
     assert env["FSDP_CPU_RAM_EFFICIENT_LOADING"] == "true" and env["FSDP_SYNC_MODULE_STATES"] == "true"
 
 
+def test_multi_node_config_as_the_slurm_example_launches_it():
+    """The accelerate launch of accelerate_configs/slurm_multi_node.sbatch, as SLURM's second node runs it."""
+    script = (REPO / "accelerate_configs" / "slurm_multi_node.sbatch").read_text()
+    assert "--machine_rank \"$SLURM_NODEID\"" in script and "multi_node.yaml" in script
+    args = launch_command_parser().parse_args(
+        ["--config_file", str(REPO / "accelerate_configs" / "multi_node.yaml"), "--num_machines", "2",
+         "--num_processes", "8", "--machine_rank", "1", "--main_process_ip", "10.1.2.3", "--main_process_port",
+         "29500", sys.argv[0]])
+    launch = _validate_launch_command(args)[0]
+    prepare_multi_gpu_env(launch)  # sets torchrun's arguments on `launch`
+    assert (launch.nnodes, launch.node_rank, launch.nproc_per_node) == ("2", 1, "4")
+    endpoint = getattr(launch, "rdzv_endpoint", None) or f"{launch.master_addr}:{launch.master_port}"
+    assert endpoint == "10.1.2.3:29500"
+
+
 @pytest.mark.parametrize("stage", [2, 3])
 def test_deepspeed_configs_follow_the_recipe_and_the_yaml_reads_the_json(stage):
     """One engine configuration per stage: the JSON (for --deepspeed) leaves precision, batch, accumulation and

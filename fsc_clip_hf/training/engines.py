@@ -107,7 +107,7 @@ def adopt_engine(trainer) -> Engine:
     accelerate set up, which must be the one asked for."""
     requested = requested_engine(trainer.args)
     if requested.name == FSDP:
-        _fsdp_on_cpu(trainer.accelerator, trainer.args)
+        fsdp_on_cpu(trainer.accelerator, trainer.args.fsdp_plugin_args or {})
         trainer.is_fsdp_enabled = True
         # The model's outputs include views (a slice of the text batch, a transpose); the loss never writes into
         # them, which is what FSDP2 warns about on every process.
@@ -131,16 +131,17 @@ def actual_engine(accelerator) -> Engine:
     return Engine(DDP)
 
 
-def _fsdp_on_cpu(accelerator, args) -> None:
-    """Where accelerate kept DDP for an FSDP2 run on CPU, its state becomes FSDP with the run's plugin (what
-    it would have built on a GPU); the model is then prepared by accelerate's own FSDP2 path."""
+def fsdp_on_cpu(accelerator, plugin_args: dict) -> None:
+    """Where accelerate kept DDP for an FSDP2 run on CPU, its state becomes FSDP with the run's plugin (built
+    from `plugin_args`, as accelerate builds it on a GPU); the model is then prepared by accelerate's own FSDP2
+    path."""
     from accelerate.state import PartialState
     from accelerate.utils import DistributedType, FullyShardedDataParallelPlugin
 
     state = accelerator.state
     if state.distributed_type != DistributedType.MULTI_CPU:
         return
-    plugin = FullyShardedDataParallelPlugin(**(args.fsdp_plugin_args or {}))
+    plugin = FullyShardedDataParallelPlugin(**plugin_args)
     if plugin.fsdp_version != 2:
         return  # refused by engine_problems before; adopt_engine names the mismatch
     if state.mixed_precision != "no":
