@@ -31,9 +31,10 @@ demo: install
 
 # The CPU figures of the README's Benchmarks table, each part printing its own (minutes; run on a quiet machine).
 BENCHMARK_EVAL_CPU := --device cpu --dtype float32 --images 512 --classes 100 --templates 8 --num_workers 2
+BENCHMARK_STEP_CPU := --model vit-b32 --batch 128 --gradient_cache_chunk_size 16 --repeats 2 --threads 1
 benchmark: install
 	$(BIN)/python recipes/benchmark.py loss
-	$(BIN)/python recipes/benchmark.py step
+	$(BIN)/python recipes/benchmark.py step $(BENCHMARK_STEP_CPU)
 	$(BIN)/python recipes/benchmark.py negatives
 	$(BIN)/python recipes/benchmark.py data
 	$(BIN)/python recipes/benchmark.py eval $(BENCHMARK_EVAL_CPU)

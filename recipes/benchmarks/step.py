@@ -13,7 +13,7 @@ step on P processes (torchrun; batch per process) prepared by accelerate as the 
 
     python recipes/benchmark.py step                                  # tiny CLIP, CPU
     python recipes/benchmark.py step --model vit-b32 --batch 256 --device cuda --bf16
-    python recipes/benchmark.py step --model vit-b32 --batch 128 --gradient_cache_chunk_size 16 --repeats 2
+    python recipes/benchmark.py step --model vit-b32 --batch 128 --gradient_cache_chunk_size 16 --repeats 2 --threads 1
     python recipes/benchmark.py step --model vit-b16 --batch 128 --device cuda --bf16 --engine fsdp --processes 4
 """
 
@@ -148,6 +148,8 @@ def make_batch(config: CLIPConfig, batch: int, types: int, pad_to: int | None, d
 
 def run_worker(args) -> dict:
     device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = FSCCLIPModel(model_config(args.model)).to(device).train()
     if args.gradient_checkpointing:
@@ -237,6 +239,9 @@ def main(argv=None) -> None:
                         help="run each step on --processes processes with this engine (accelerate-prepared)")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads per process (default: torch's); on a machine shared with other work, 1 "
+                             "keeps threads from waiting on each other, which weighs most on small chunks")
     parser.add_argument("--check_padding", action="store_true")
     parser.add_argument("--objective", choices=["clip", "fsc"], help=argparse.SUPPRESS)
     parser.add_argument("--chunked", action="store_true", help=argparse.SUPPRESS)
@@ -253,7 +258,8 @@ def main(argv=None) -> None:
     engine = "one process" if args.engine == "none" else f"{args.engine} x {args.processes} processes"
     print(f"one optimiser step: model={args.model} batch={args.batch} per process ({engine}) device={args.device} "
           f"bf16={args.bf16} padding={'to ' + str(args.pad_to) if args.pad_to else 'longest'} "
-          f"checkpointing={args.gradient_checkpointing}, median of {args.repeats}")
+          f"checkpointing={args.gradient_checkpointing} threads={args.threads or torch.get_num_threads()}, "
+          f"median of {args.repeats}")
     if args.check_padding:
         print(f"pooled caption embeddings, longest vs. 77-token padding: max difference {padding_gap(args):.2e}")
     steps = ["clip", "fsc", *(["fsc-chunked"] if args.gradient_cache_chunk_size else [])]
