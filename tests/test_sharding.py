@@ -123,20 +123,21 @@ def test_engine_trains_like_ddp_and_a_killed_run_resumes_to_the_same_weights(cla
 
 @pytest.mark.slow
 @pytest.mark.parametrize("style", ["authors", "peft"])
-def test_lora_under_fsdp2_trains_like_ddp(world, tmp_path, style):
-    """Both LoRA forms, 2 steps, against DDP; final/ holds the merged plain weights and the adapter. About 25 s
-    per form."""
+def test_lora_under_fsdp2_and_zero3_trains_like_ddp(world, tmp_path, style):
+    """Both LoRA forms, 2 steps, FSDP2 and ZeRO-3 (frozen base weights partitioned too, the authors' tied q/k/v
+    factor) against DDP; final/ holds the merged plain weights and the adapter. About 35 s per form."""
     lora = ("--use_lora", "true", "--lora_style", style, "--learning_rate", "1e-2", "--max_steps", "2",
             "--save_strategy", "no")
-    ddp = torchrun(TRAIN, *options(world, tmp_path / "ddp", *lora))
-    fsdp = torchrun(TRAIN, *options(world, tmp_path / "fsdp", *ENGINES["fsdp"], *lora))
-    assert "Traceback" not in ddp.stderr + fsdp.stderr
-    assert_recorded(tmp_path / "fsdp", fsdp.stderr, "fsdp")
-    assert (tmp_path / "fsdp" / "final" / "adapter" / "adapter_config.json").exists()
-    expected, got = final_weights(tmp_path / "ddp"), final_weights(tmp_path / "fsdp")
+    torchrun(TRAIN, *options(world, tmp_path / "ddp", *lora))
+    expected = final_weights(tmp_path / "ddp")
     start = load_file(Path(world["model"]) / "model.safetensors")
     assert any((expected[name] - start[name]).abs().max() > 1e-4 for name in start)  # the adapters trained
-    assert_same_weights(got, expected)
+    for engine in ("fsdp", "zero3"):
+        done = torchrun(TRAIN, *options(world, tmp_path / engine, *ENGINES[engine], *lora))
+        assert "Traceback" not in done.stderr
+        assert_recorded(tmp_path / engine, done.stderr, engine)
+        assert (tmp_path / engine / "final" / "adapter" / "adapter_config.json").exists()
+        assert_same_weights(final_weights(tmp_path / engine), expected)
 
 
 @pytest.mark.slow
@@ -153,6 +154,21 @@ def test_fsdp_yaml_runs_its_engine_on_cpu(world, tmp_path):
     run = yaml.safe_load((tmp_path / "final" / "recipe.yaml").read_text())["run"]
     assert run["distributed"] == "fsdp" and run["fsdp_version"] == 2 and run["precision"] == "bf16"
     assert CLIPModel.from_pretrained(tmp_path / "final").logit_scale.shape == ()
+
+
+@pytest.mark.slow
+def test_deepspeed_in_bf16_releases_its_fp32_master_weights(world, tmp_path):
+    """ZeRO-2 with the recipe switched to bf16 trains a bf16 copy of the weights over fp32 master weights:
+    final/ holds the master weights (not all of them bf16 values), as DDP's autocast keeps fp32 weights. About
+    15 s."""
+    done = torchrun(TRAIN, *options(world, tmp_path, *ENGINES["zero2"], "--bf16", "true", "--max_steps", "1",
+                                    "--save_strategy", "no"))
+    assert "Traceback" not in done.stderr
+    run = yaml.safe_load((tmp_path / "final" / "recipe.yaml").read_text())["run"]
+    assert run["precision"] == "bf16" and run["zero_stage"] == 2
+    weights = final_weights(tmp_path)
+    assert all(value.dtype == torch.float32 for value in weights.values())
+    assert sum(bool((value != value.bfloat16().float()).any()) for value in weights.values()) > len(weights) / 2
 
 
 def test_fsdp_config_as_accelerate_launch_reads_it():

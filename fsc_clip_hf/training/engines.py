@@ -207,13 +207,16 @@ def clamp_parameter_(param: torch.nn.Parameter, low: float, high: float) -> None
 
 def release_model(trainer) -> torch.nn.Module | None:
     """The trained model as `save_final` releases it. Under DDP, the model itself. Under FSDP2 and DeepSpeed
-    no process holds all of it in place: every process takes part in gathering the full state dict, and the
-    main process loads it into an unsharded copy of the model (LoRA adapters included, scalar logit scale),
-    which it returns; the others return None."""
+    no process holds all of it in place: every process takes part in gathering the full state dict (DeepSpeed's
+    fp32 master weights, not its fp16 / bf16 working copy), and the main process loads it into an unsharded
+    copy of the model (LoRA adapters included, scalar logit scale), which it returns; the others return None."""
     model = trainer.accelerator.unwrap_model(trainer.model)
     if trainer.engine.name == DDP:
         return model
-    state_dict = trainer.accelerator.get_state_dict(trainer.model_wrapped)  # DeepSpeed: the engine
+    if trainer.engine.name == DEEPSPEED:
+        state_dict = _deepspeed_fp32_state_dict(trainer.model_wrapped.module)
+    else:
+        state_dict = trainer.accelerator.get_state_dict(trainer.model_wrapped)
     if not trainer.is_world_process_zero():
         return None
     from ..lora.adapters import apply_lora
@@ -226,3 +229,20 @@ def release_model(trainer) -> torch.nn.Module | None:
         plain = apply_lora(plain, args.lora_r, args.lora_alpha, args.lora_dropout, style=args.lora_style)
     plain.load_state_dict(scalar_logit_scale(state_dict))
     return plain
+
+
+def _deepspeed_fp32_state_dict(module: torch.nn.Module) -> dict:
+    """`module`'s state dict with DeepSpeed's fp32 master value of every trained parameter and the gathered
+    value of the others (ZeRO-3 partitions frozen ones too). Every process, in the same order (collectives)."""
+    import deepspeed
+    from deepspeed.utils import safe_get_full_fp32_param
+
+    values = {}
+    for name, tensor in module.state_dict(keep_vars=True).items():  # tied parameters under each of their names
+        if id(tensor) not in values:
+            if isinstance(tensor, torch.nn.Parameter) and tensor.requires_grad:
+                values[id(tensor)] = safe_get_full_fp32_param(tensor).detach().cpu()
+            else:
+                with deepspeed.zero.GatheredParameters([tensor] if hasattr(tensor, "ds_id") else []):
+                    values[id(tensor)] = tensor.detach().float().cpu().clone()
+    return {name: values[id(tensor)] for name, tensor in module.state_dict(keep_vars=True).items()}
