@@ -11,7 +11,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[test,spacy-offline,open-clip-tests]"
+	$(BIN)/python -m pip install -q -e ".[test,spacy-offline,open-clip-tests,deepspeed]"
 	# The real open_clip, for tests/test_open_clip_interop.py: without its dependencies, and torchvision in a
 	# folder of its own that only those tests' subprocess imports (beside this torch its compiled ops do not
 	# load, and transformers' image processors fail in a process where torchvision is importable).
@@ -33,9 +33,10 @@ demo: install
 
 # The CPU figures of docs/benchmarks.md, each part printing its own (minutes; run on a quiet machine).
 BENCHMARK_EVAL_CPU := --device cpu --dtype float32 --images 512 --classes 100 --templates 8 --num_workers 2
+BENCHMARK_STEP_CPU := --model vit-b32 --batch 128 --gradient_cache_chunk_size 16 --repeats 2 --threads 1
 benchmark: install
 	$(BIN)/python recipes/benchmark.py loss
-	$(BIN)/python recipes/benchmark.py step
+	$(BIN)/python recipes/benchmark.py step $(BENCHMARK_STEP_CPU)
 	$(BIN)/python recipes/benchmark.py negatives
 	$(BIN)/python recipes/benchmark.py data
 	$(BIN)/python recipes/benchmark.py eval $(BENCHMARK_EVAL_CPU)

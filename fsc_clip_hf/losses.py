@@ -299,7 +299,7 @@ def fsc_clip_loss(
     if neg_mask.shape != (num_types, batch):
         raise ValueError(f"neg_mask has shape {tuple(neg_mask.shape)}; expected (K, B) = ({num_types}, {batch}).")
     image_embeds, text_embeds, neg_text_embeds, logit_scale = map(
-        _float32, (image_embeds, text_embeds, neg_text_embeds, logit_scale)
+        at_least_float32, (image_embeds, text_embeds, neg_text_embeds, logit_scale)
     )
     # (B, 1+K): the positive column is always valid.
     valid = torch.cat([neg_mask.new_ones((batch, 1)), neg_mask.t()], dim=1).bool()
@@ -335,9 +335,9 @@ def fsc_clip_loss(
                 neg_text_tokens = text_tokens.new_zeros((0, *text_tokens.shape))
                 neg_text_token_mask = text_token_mask.new_zeros((0, *text_token_mask.shape))
             logits = local_hn_logits(
-                *map(_float32, (image_tokens, text_tokens)),
+                *map(at_least_float32, (image_tokens, text_tokens)),
                 text_token_mask,
-                _float32(neg_text_tokens),
+                at_least_float32(neg_text_tokens),
                 neg_text_token_mask,
                 logit_scale,
                 config.sim_normalizer,
@@ -348,7 +348,7 @@ def fsc_clip_loss(
     return terms
 
 
-def _float32(tensor: torch.Tensor | None) -> torch.Tensor | None:
+def at_least_float32(tensor: torch.Tensor | None) -> torch.Tensor | None:
     """Half-precision inputs go up to float32; float32 and float64 stay as they are."""
     if tensor is None or tensor.element_size() >= 4:
         return tensor

@@ -56,6 +56,14 @@ class FSCCLIPModel(CLIPModel):
     dense tokens come from the same hidden states as the pooled embeddings: one pass per tower.
     """
 
+    def post_init(self):
+        super().post_init()
+        # FSDP's default wrapping (`--fsdp full_shard` without a layer class) shards each module class listed
+        # here as a unit of its own. CLIP's list (gathered from the towers) also names the embedding modules,
+        # which puts the token embedding in a unit, and accelerate's FSDP2 preparation then shards the input
+        # embedding as a unit once more, which fails: the encoder layers are the units.
+        self._no_split_modules = {"CLIPEncoderLayer"}
+
     def get_input_embeddings(self) -> torch.nn.Embedding:
         """The text tower's token embedding (transformers' CLIPModel leaves this unanswered, and
         accelerate's FSDP2 preparation asks for it: without it `fsdp.yaml` fails before the first step)."""
@@ -100,7 +108,7 @@ class FSCCLIPModel(CLIPModel):
         image_embeds = F.normalize(self.visual_projection(vision.pooler_output), dim=-1)
         all_text_embeds = F.normalize(self.text_projection(text.pooler_output), dim=-1)
         text_embeds = all_text_embeds[:batch]
-        logit_scale = self.logit_scale.exp()
+        logit_scale = self.logit_scale.exp().reshape(())  # also when an engine holds it as a vector
         logits_per_text = logit_scale * text_embeds @ image_embeds.t()
 
         output = FSCCLIPOutput(

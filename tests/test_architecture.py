@@ -24,8 +24,8 @@ PACKAGE = REPO / "fsc_clip_hf"
 # below. The old paths fsc_clip_hf.wise_ft and fsc_clip_hf.convert_open_clip forward to the release.
 LAYERS = {
     "base": {"argparsing", "paths", "lazy", "options", "cpu_kernels"},
-    "core": {"modeling", "losses", "distributed", "processor", "image_processing", "tokenizer", "lora", "data",
-             "negatives", "evaluation"},
+    "core": {"modeling", "losses", "distributed", "gradient_cache", "processor", "image_processing", "tokenizer",
+             "lora", "data", "negatives", "evaluation"},
     "release": {"release", "wise_ft", "convert_open_clip"},
     "run": {"training", "cli"},
 }

@@ -5,13 +5,12 @@ gradient elements by ~3e-7 of the tensor's scale, which an elementwise tolerance
 a real error on its small elements."""
 
 import os
-import time
 
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 from helpers.model_inputs import random_text
+from helpers.processes import leave_together, run_processes
 from torch.nn.parallel import DistributedDataParallel
 
 from fsc_clip_hf.losses import FSCLoss, FSCLossConfig
@@ -77,33 +76,6 @@ def _worker(rank, world, init_file, config_name, result_file):
     if rank == 0:
         torch.save({"terms": terms, "grads": grads}, result_file)
     leave_together(rank, world, init_file)
-
-
-def leave_together(rank, world, init_file):
-    """End a worker once both have written their results.
-
-    Rank 0 may return from the last collective before its final message reached rank 1; if it exited
-    then, rank 1 would wait forever. A file store (no messages to lose) holds rank 0 until rank 1 is
-    through. Tearing down the gloo group can block in its C++ destructors (seen here about one run in
-    three), so the worker leaves without running them.
-    """
-    done = dist.FileStore(f"{init_file}.done", world)
-    if rank == 0:
-        done.wait(["rank1-done"])
-    else:
-        done.set("rank1-done", "1")
-    os._exit(0)
-
-
-def run_processes(fn, args, nprocs, timeout=600):
-    """mp.spawn with a deadline: a collective that never completes fails the test instead of hanging."""
-    context = mp.start_processes(fn, args=args, nprocs=nprocs, join=False, start_method="spawn")
-    deadline = time.monotonic() + timeout
-    while not context.join(timeout=max(deadline - time.monotonic(), 0)):
-        if time.monotonic() >= deadline:
-            for process in context.processes:
-                process.kill()
-            pytest.fail(f"worker processes did not finish within {timeout}s")
 
 
 def two_processes(tmp_path, config_name):

@@ -12,6 +12,7 @@ def test_make_benchmark_runs_every_benchmark_part():
     run = re.findall(r"recipes/benchmark\.py (\w+)", rule.group(1))
     parts = sorted(path.stem for path in (REPO / "recipes" / "benchmarks").glob("[!_]*.py"))
     assert sorted(run) == parts
-    # The CPU evaluation figure is measured with the options docs/benchmarks.md names.
-    options = re.search(r"^BENCHMARK_EVAL_CPU := (.*)$", makefile, re.MULTILINE).group(1)
-    assert f"recipes/benchmark.py eval {options}" in (REPO / "docs" / "benchmarks.md").read_text()
+    # The CPU evaluation and step figures are measured with the options docs/benchmarks.md names.
+    for part in ("eval", "step"):
+        options = re.search(rf"^BENCHMARK_{part.upper()}_CPU := (.*)$", makefile, re.MULTILINE).group(1)
+        assert f"recipes/benchmark.py {part} {options}" in (REPO / "docs" / "benchmarks.md").read_text()

@@ -178,6 +178,8 @@ class _Accelerator:
 
         self.mixed_precision, self.native_amp, self.num_processes = mixed_precision, native_amp, processes
         self.distributed_type = DistributedType[distributed]
+        self.state = SimpleNamespace(deepspeed_plugin=SimpleNamespace(zero_stage=2),
+                                     fsdp_plugin=SimpleNamespace(fsdp_version=2))
 
 
 @pytest.mark.parametrize("accelerator, expected", [
@@ -187,7 +189,10 @@ class _Accelerator:
     (_Accelerator("no", False, 4, "MULTI_GPU"), {"precision": "float32", "processes": 4, "global_batch_size": 128,
                                                  "distributed": "multi_gpu", "gather": "with gradient"}),
     (_Accelerator("bf16", False, 2, "DEEPSPEED"), {"precision": "bf16", "processes": 2, "global_batch_size": 64,
-                                                   "distributed": "deepspeed", "gather": "with gradient"}),
+                                                   "distributed": "deepspeed", "zero_stage": 2,
+                                                   "gather": "with gradient"}),
+    (_Accelerator("no", False, 2, "FSDP"), {"precision": "float32", "processes": 2, "global_batch_size": 64,
+                                            "distributed": "fsdp", "fsdp_version": 2, "gather": "with gradient"}),
 ])
 def test_run_settings_come_from_accelerates_state(accelerator, expected):
     args = SimpleNamespace(per_device_train_batch_size=16, gradient_accumulation_steps=2, gather_with_grad=True)
@@ -195,6 +200,9 @@ def test_run_settings_come_from_accelerates_state(accelerator, expected):
     card = build_model_card({**RECIPE, "run": expected}, None, BASE, DATASETS, lora=False).text
     assert f"| Processes | {expected['processes']} (global batch {expected['global_batch_size']})" in card
     assert "| Precision | " + expected["precision"] in card and "`run`" not in card
+    engine = {"deepspeed": "| Distributed engine | deepspeed ZeRO-2 |", "fsdp": "| Distributed engine | fsdp (FSDP2) |",
+              "multi_gpu": "| Distributed engine | multi_gpu |"}.get(expected["distributed"])
+    assert (engine in card) if engine else ("Distributed engine" not in card)
 
 
 def test_template_ships_as_package_data():

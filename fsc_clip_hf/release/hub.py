@@ -200,12 +200,14 @@ def release_from_trainer(
     result_files: Sequence[str | Path] = (),
     release_dir: str | Path | None = None,
     commit_message: str = "End of training",
+    model: Any | None = None,
 ) -> Path | None:
     """End-of-training release, driven by the Trainer's own hub options.
 
     Writes the release folder (default ``<output_dir>/release``) on the main process and, when
     ``trainer.args.push_to_hub`` is set, uploads it to ``hub_model_id`` (default: the output folder's
     name, as the Trainer does) with ``hub_private_repo`` and ``hub_token`` (None: ``HF_TOKEN``).
+    ``model``: what to release, when the trainer's own model is sharded (default: the trainer's, unwrapped).
     Returns the release folder on the main process and None on the others.
     """
     if not trainer.is_world_process_zero():
@@ -215,7 +217,7 @@ def release_from_trainer(
     repo_id = getattr(trainer, "hub_model_id", None) or args.hub_model_id or Path(args.output_dir).name
     folder = prepare_release(
         release_dir or Path(args.output_dir) / "release",
-        trainer.accelerator.unwrap_model(trainer.model),
+        model if model is not None else trainer.accelerator.unwrap_model(trainer.model),
         trainer.processing_class,
         base_model=base_model,
         datasets=datasets,

@@ -197,7 +197,8 @@ def run_settings(accelerator, args) -> dict[str, Any]:
 
     ``precision``: ``bf16`` / ``fp16`` mixed precision, or ``float32`` (also for fp16 asked on a CPU,
     where accelerate runs without autocast); ``processes``; ``global_batch_size`` (per device x processes x
-    accumulation); ``distributed``; ``gather``: how the contrastive term gathers the other processes'
+    accumulation); ``distributed``: the engine (``multi_cpu`` / ``multi_gpu`` for DDP, ``fsdp`` with ``fsdp_version``,
+    ``deepspeed`` with ``zero_stage``, ``no``); ``gather``: how the contrastive term gathers the other processes'
     embeddings (with or without their gradient).
     """
     from accelerate.utils import DistributedType
@@ -212,6 +213,11 @@ def run_settings(accelerator, args) -> dict[str, Any]:
         "global_batch_size": args.per_device_train_batch_size * processes * args.gradient_accumulation_steps,
         "distributed": str(accelerator.distributed_type.value).lower() if processes > 1 else "no",
     }
+    # The sharding engines, also in one process, with their version (DeepSpeed's ZeRO stage, FSDP's version).
+    if accelerator.distributed_type == DistributedType.DEEPSPEED:
+        settings.update(distributed="deepspeed", zero_stage=int(accelerator.state.deepspeed_plugin.zero_stage))
+    elif accelerator.distributed_type == DistributedType.FSDP:
+        settings.update(distributed="fsdp", fsdp_version=int(accelerator.state.fsdp_plugin.fsdp_version))
     if processes > 1:
         settings["gather"] = "with gradient" if args.gather_with_grad else "without gradient"
     return settings

@@ -154,6 +154,11 @@ class FSCTrainingArguments(TrainingArguments, LossOptions, NegativeOptions):
     max_grad_norm: float = _trainer("max_grad_norm", recorded=True, bounds=NON_NEGATIVE)
     lr_scheduler_type: str = _trainer("lr_scheduler_type", "cosine", recorded=True)
     warmup_steps: float = _trainer("warmup_steps", 50, recorded=True, bounds=NON_NEGATIVE)
+    gradient_cache_chunk_size: int | None = option(
+        None, "Encode each batch N pairs at a time and backpropagate the whole objective through cached gradients "
+        "(GradCache): the gradient of the whole batch, with the towers' activations of N pairs in memory instead of "
+        "the batch's, at the cost of encoding every chunk twice. None: one forward over the batch. DDP or one "
+        "process.", recorded=True, bounds=Bounds(1, also=(None,)))
     warmup_style: str = option(
         "transformers", "authors: open_clip's cosine_lr, lr*(s+1)/warmup at step s, also over steps the fp16 loss "
         "scaler skips; transformers: transformers' schedule, lr*s/warmup.", recorded=True, choices=WARMUP_STYLES)

@@ -24,6 +24,7 @@ from ..release.hub import release_from_trainer
 from ..release.model_card import LOCAL_PATHS, RUN_RECORD, hub_base_model, hub_datasets, run_settings
 from .arguments import FSCTrainingArguments
 from .checkpoints import latest_complete_checkpoint, verify_checkpoint
+from .engines import models_built_whole, release_model, requested_engine
 from .preflight import FINAL_DIR
 from .trainer import FSCTrainer
 
@@ -82,12 +83,14 @@ def run_training(args: FSCTrainingArguments, model_path: str | None = None, trai
     processor_path = processor_path or args.processor_name_or_path or model_path
     if train_data is None:
         raise ValueError("train_data is required: a named source, a path, a shard pattern or a Hub dataset id")
-    logger.info("model %s, processor %s, data %s, objective %s, negatives %s", model_path, processor_path,
-                train_data, args.loss_config(), args.add_random_text_hard_negatives)
+    logger.info("engine %s; model %s, processor %s, data %s, objective %s, negatives %s",
+                requested_engine(args).describe(args.world_size), model_path, processor_path, train_data,
+                args.loss_config(), args.add_random_text_hard_negatives)
 
     if args.eval_benchmarks:
         check_benchmarks(args.eval_benchmarks, args.eval_data_root)  # fail now, not at the first evaluation
-    model = FSCCLIPModel.from_pretrained(model_path)
+    with models_built_whole():
+        model = FSCCLIPModel.from_pretrained(model_path)
     # A tokenizer that cannot be the model's (e.g. transformers' placeholder for a folder without one) fails here.
     processor = load_processor(processor_path, model.config.text_config, option="--processor_name_or_path",
                                pixels=args.pixels)
@@ -204,15 +207,18 @@ def save_final(trainer: FSCTrainer) -> str | None:
             if trainer.is_world_process_zero():
                 paths = write_report(results, report_dir)
                 report_files = [paths["results.md"], paths["comp_vs_zs.png"]]  # results.json goes to the root
-        folder = release_from_trainer(
-            trainer,
-            base_model=base_model,
-            datasets=hub_datasets(sources["train_data"]),
-            recipe=recipe,
-            results=results,
-            result_files=report_files,
-            release_dir=final_dir(args),
-        )
+        model = release_model(trainer)  # every process: under FSDP2 and DeepSpeed the weights are gathered
+        with models_built_whole():  # the release builds plain CLIP models on the main process alone
+            folder = release_from_trainer(
+                trainer,
+                base_model=base_model,
+                datasets=hub_datasets(sources["train_data"]),
+                recipe=recipe,
+                results=results,
+                result_files=report_files,
+                release_dir=final_dir(args),
+                model=model,
+            )
     if folder is not None:
         logger.info("final checkpoint: %s", folder)
     return None if folder is None else str(folder)

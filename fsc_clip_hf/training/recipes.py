@@ -30,6 +30,7 @@ from transformers import HfArgumentParser, TrainingArguments
 from ..options import RECIPE, InvalidOptions, option_groups, without_info
 from ..release.model_card import RUN_RECORD
 from .arguments import FSCTrainingArguments
+from .engines import DEEPSPEED_INSTALL, deepspeed_installed, engine_problems
 from .recipe_files import resolve_recipe
 
 COMMAND_LINE = "the command line"
@@ -163,6 +164,7 @@ def parse_command(argv: list[str] | None = None, recipes_dir: str | Path | None 
     for dest in command_line_options(parser, argv):
         given[dest] = getattr(namespace, dest)
         sources[dest] = COMMAND_LINE
+    _check_deepspeed_installed(namespace.deepspeed, sources)
     for flag in ("config", "print_config", "dry_run"):
         given.pop(flag, None), sources.pop(flag, None)
     if known.print_config:
@@ -360,6 +362,17 @@ def check_options(args: FSCTrainingArguments, sources: dict) -> None:
             f"{where}: loss_name: fsc-clip{'' if 'loss_name' in sources else ' (the default)'}"
             " needs hard negatives, and none are set: add_random_text_hard_negatives: fsc-clip (the paper's), "
             "negclip, replace, ngram_shuffle_N or svlc, or use_dataset_negatives: true; or loss_name: clip")
+    # An engine may come from accelerate's launch config rather than from an option.
+    problems = [f"{sources.get(key, 'the accelerate config')}: {key}: {problem}" for key, problem in engine_problems(args)]
+    if problems:
+        raise RecipeError("\n".join(problems))
+
+
+def _check_deepspeed_installed(config: str | None, sources: dict) -> None:
+    """`--deepspeed` without DeepSpeed installed: transformers would fail on it with an unrelated TypeError."""
+    if config and not deepspeed_installed():
+        raise RecipeError(f"{_where(sources, 'deepspeed')}: deepspeed: {config}: DeepSpeed is not installed: "
+                          f"{DEEPSPEED_INSTALL}")
 
 
 def _where(sources: dict, key: str) -> str:

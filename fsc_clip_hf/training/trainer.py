@@ -14,11 +14,13 @@ from transformers.trainer_utils import IntervalStrategy
 
 from ..data.callbacks import DataEpochCallback
 from ..data.resume import PLACEHOLDER_KEY, STREAM_KEY, SeekableStream, TaggedCollate
+from ..gradient_cache import gradient_cached_step
 from ..losses import FSCLoss
 from ..paths import apply_umask
 from ..release.hub import PushFailed, error_cause
 from .arguments import FSCTrainingArguments
 from .checkpoints import rotate_checkpoints, write_marker
+from .engines import DDP, adopt_engine, clamp_parameter_, scalar_logit_scale, vector_logit_scale
 from .schedules import ScheduleFollowsGlobalStep, open_clip_cosine_schedule
 
 logger = logging.getLogger(__name__)
@@ -32,8 +34,7 @@ class LogitScaleClampCallback(TrainerCallback):
     """Keeps the (log) logit scale in [0, ln 100] after every optimiser step, as CLIP training does."""
 
     def on_optimizer_step(self, args, state, control, model=None, **kwargs):
-        with torch.no_grad():
-            _unwrap(model).logit_scale.clamp_(0, MAX_LOGIT_SCALE)
+        clamp_parameter_(_unwrap(model).logit_scale, 0, MAX_LOGIT_SCALE)
 
 
 def _distributed() -> bool:
@@ -79,6 +80,16 @@ class FSCTrainer(Trainer):
             torch.distributed.distributed_c10d._set_pg_timeout(args.ddp_timeout_delta)
         if self.args.warmup_style == "authors":
             self.add_callback(ScheduleFollowsGlobalStep())
+        if self.engine.name != DDP:
+            vector_logit_scale(self.model)  # before accelerate shards it (fsc_clip_hf.training.engines)
+
+    def create_accelerator_and_postprocess(self) -> None:
+        super().create_accelerator_and_postprocess()
+        self.engine = adopt_engine(self)
+
+    def _save(self, output_dir: str | None = None, state_dict=None):
+        # The checkpoint's model file holds CLIP's scalar logit scale also when an engine holds it as a vector.
+        super()._save(output_dir, None if state_dict is None else scalar_logit_scale(state_dict))
 
     def train(self, *args, **kwargs):
         """`Trainer.train`; a collective that times out (another process hung or dead) fails with a message
@@ -235,13 +246,42 @@ class FSCTrainer(Trainer):
         outputs = model(**inputs, return_dense=self.fsc_loss.config.needs_dense_features)
         terms = self.fsc_loss(outputs, neg_mask)
         if model.training:
-            # Detached tensors, read only when logging: no device sync on every step.
-            for name, value in terms.items():
-                if name != "loss":
-                    self._term_sums[name] = self._term_sums.get(name, 0.0) + value.detach()
-            self._term_sums["logit_scale"] = self._term_sums.get("logit_scale", 0.0) + outputs.logit_scale.detach()
-            self._term_count += 1
+            self._record_terms({**terms, "logit_scale": outputs.logit_scale})
         return (terms["loss"], outputs) if return_outputs else terms["loss"]
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        """With `gradient_cache_chunk_size`, the step over the whole batch a chunk at a time
+        (`fsc_clip_hf.gradient_cache`): the same gradient as `Trainer.training_step`, a chunk's activations held."""
+        chunk_size = self.args.gradient_cache_chunk_size
+        if not chunk_size or inputs["input_ids"].shape[0] == 0:
+            return super().training_step(model, inputs, num_items_in_batch)
+        model.train()
+        inputs = dict(self._prepare_inputs(inputs))
+        neg_mask = inputs.pop("neg_mask")
+        dense = self.fsc_loss.config.needs_dense_features
+
+        def encoder(module):
+            def encode(chunk):
+                with self.compute_loss_context_manager():
+                    return module(**chunk, return_dense=dense)
+            return encode
+
+        accumulation = self.current_gradient_accumulation_steps
+        # All chunks but the last through the bare model (no gradient synchronisation, as DDP's no_sync), the last
+        # through the wrapped one, whose backward reduces the gradients of the whole batch.
+        terms = gradient_cached_step(encoder(self.accelerator.unwrap_model(model)), encoder(model), inputs,
+                                     lambda output: self.fsc_loss(output, neg_mask), chunk_size,
+                                     self.accelerator.backward, loss_scale=1.0 / accumulation)
+        self._record_terms(terms)
+        return terms["loss"] / accumulation
+
+    def _record_terms(self, terms: dict[str, torch.Tensor]) -> None:
+        """Add a training batch's loss terms and logit scale to the sums logged next (detached tensors, read only
+        when logging: no device sync on every step)."""
+        for name, value in terms.items():
+            if name != "loss":
+                self._term_sums[name] = self._term_sums.get(name, 0.0) + value.detach()
+        self._term_count += 1
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if self._term_count and "loss" in logs:
