@@ -9,11 +9,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import torch
 import yaml
 from helpers.repo import REPO
 from huggingface_hub import ModelCard
 from huggingface_hub.repocard_data import model_index_to_eval_results
 
+from fsc_clip_hf import cpu_kernels
 from fsc_clip_hf.release.model_card import PAPER_URL, build_model_card, hub_base_model, public_recipe, run_settings
 from fsc_clip_hf.training.recipes import parse_args
 
@@ -173,10 +175,11 @@ def test_the_base_model_is_the_option_or_the_hub_id_the_checkpoint_came_from(tmp
 
 
 class _Accelerator:
-    def __init__(self, mixed_precision, native_amp, processes=1, distributed="NO"):
+    def __init__(self, mixed_precision, native_amp, processes=1, distributed="NO", device="cuda"):
         from accelerate.utils import DistributedType
 
         self.mixed_precision, self.native_amp, self.num_processes = mixed_precision, native_amp, processes
+        self.device = torch.device(device)
         self.distributed_type = DistributedType[distributed]
         self.state = SimpleNamespace(deepspeed_plugin=SimpleNamespace(zero_stage=2),
                                      fsdp_plugin=SimpleNamespace(fsdp_version=2))
@@ -193,6 +196,9 @@ class _Accelerator:
                                                    "gather": "with gradient"}),
     (_Accelerator("no", False, 2, "FSDP"), {"precision": "float32", "processes": 2, "global_batch_size": 64,
                                             "distributed": "fsdp", "fsdp_version": 2, "gather": "with gradient"}),
+    # On a CPU, the kernels that ran: what the digits of the run depend on.
+    (_Accelerator("no", False, device="cpu"), {"precision": "float32", "processes": 1, "global_batch_size": 32,
+                                               "distributed": "no", "cpu_kernels": cpu_kernels.in_use()}),
 ])
 def test_run_settings_come_from_accelerates_state(accelerator, expected):
     args = SimpleNamespace(per_device_train_batch_size=16, gradient_accumulation_steps=2, gather_with_grad=True)

@@ -32,6 +32,7 @@ from typing import Any, Mapping, Sequence
 import jinja2
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from .. import cpu_kernels
 from ..evaluation.adapters.synthetic import COMP_LABEL as SYNTHETIC_COMP_LABEL
 
 PAPER_URL = "https://arxiv.org/abs/2410.05210"
@@ -199,7 +200,8 @@ def run_settings(accelerator, args) -> dict[str, Any]:
     where accelerate runs without autocast); ``processes``; ``global_batch_size`` (per device x processes x
     accumulation); ``distributed``: the engine (``multi_cpu`` / ``multi_gpu`` for DDP, ``fsdp`` with ``fsdp_version``,
     ``deepspeed`` with ``zero_stage``, ``no``); ``gather``: how the contrastive term gathers the other processes'
-    embeddings (with or without their gradient).
+    embeddings (with or without their gradient); on a CPU, ``cpu_kernels``: the kernels that ran
+    (``fsc_clip_hf.cpu_kernels.in_use``).
     """
     from accelerate.utils import DistributedType
 
@@ -220,6 +222,8 @@ def run_settings(accelerator, args) -> dict[str, Any]:
         settings.update(distributed="fsdp", fsdp_version=int(accelerator.state.fsdp_plugin.fsdp_version))
     if processes > 1:
         settings["gather"] = "with gradient" if args.gather_with_grad else "without gradient"
+    if accelerator.device.type == "cpu":  # which CPU kernels ran: what the digits of a CPU run depend on
+        settings["cpu_kernels"] = cpu_kernels.in_use()
     return settings
 
 
