@@ -28,6 +28,7 @@ import os
 import torch
 from transformers import set_seed
 
+from .. import cpu_kernels
 from ..data.synthetic import load_synthetic_world, render, scenes, tokenizer, world, write_synthetic_world
 from ..modeling import FSCCLIPModel, tiny_clip_config
 from ..release.hub import record_results
@@ -67,11 +68,13 @@ def world_settings(args: FSCTrainingArguments) -> dict:
 
 
 def pretrain_settings(args: FSCTrainingArguments) -> dict:
-    """What the pretrained model follows from: the world and every setting of its training."""
+    """What the pretrained model follows from: the world, every setting of its training, and the CPU kernels
+    that run it (another kernel gives other weights)."""
     return {"world": world_settings(args), "model": TINY_MODEL, "steps": args.synthetic_pretrain_steps,
             "learning_rate": args.synthetic_pretrain_learning_rate, "batch": args.per_device_train_batch_size,
             "warmup": _pretrain_warmup(args), "weight_decay": args.weight_decay,
-            "schedule": str(args.lr_scheduler_type), "shuffle_buffer": args.shuffle_buffer, "threads": THREADS}
+            "schedule": str(args.lr_scheduler_type), "shuffle_buffer": args.shuffle_buffer, "threads": THREADS,
+            "kernels": cpu_kernels.in_use()}
 
 
 def _pretrain_warmup(args: FSCTrainingArguments) -> int:
