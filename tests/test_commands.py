@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from helpers.bad_corpora import csv_corpus
+from helpers.bad_corpora import csv_corpus, webdataset_corpus
 from helpers.commands import EVAL, TRAIN, assert_no_traceback, fake_hub, offline_env, output, python, run
 from helpers.data_fixtures import write_image
 from helpers.repo import REPO
@@ -178,19 +178,37 @@ def test_a_run_that_skips_too_much_stops_at_the_end_of_its_first_epoch(world, tm
 
 
 @pytest.mark.slow
-def test_the_bad_input_corpus_trains_with_the_demo_recipe_as_it_is(world, tmp_path):
-    """The demo recipe's negatives (fsc-clip, replace_vocabulary: corpus) over a CSV of every kind of bad
-    sample, one caption not UTF-8 among them: counted and repaired, never a UnicodeDecodeError (about 30 s).
-    The corpus is mostly bad by design, so the skipped share is allowed."""
-    source, _, _ = csv_corpus(tmp_path)
+@pytest.mark.parametrize("layout", ["csv", "webdataset"])
+def test_the_bad_input_corpus_trains_with_the_demo_recipe_as_it_is(world, tmp_path, layout):
+    """The demo recipe's negatives (fsc-clip, replace_vocabulary: corpus) over a corpus of every kind of bad
+    sample, one caption not UTF-8 among them: counted and repaired, never a UnicodeDecodeError (about 30 s
+    each). The shards are no caption file, so their vocabulary comes from a caption file with the same bad
+    byte. The corpora are mostly bad by design, so the skipped share is allowed."""
+    if layout == "csv":
+        source, _, _ = csv_corpus(tmp_path)
+        extra = ["--image_column", "image", "--caption_column", "caption"]
+    else:
+        (tmp_path / "shards").mkdir()
+        source, _, _ = webdataset_corpus(tmp_path / "shards")
+        vocabulary = tmp_path / "captions.txt"
+        vocabulary.write_bytes(b"caf\xe9 on a table\na red circle above a blue square\n")
+        extra = ["--replace_vocabulary_file", str(vocabulary)]
     argv = python(TRAIN, "--config", "demo", "--model_name_or_path", world["model"], "--processor_name_or_path",
-                  world["processor"], "--train_data", source, "--image_column", "image", "--caption_column", "caption",
-                  "--output_dir", str(tmp_path / "out"), "--max_steps", "2", "--per_device_train_batch_size", "8",
-                  "--max_skipped_fraction", "1", "--disable_tqdm", "true")
+                  world["processor"], "--train_data", source, *extra, "--output_dir", str(tmp_path / "out"),
+                  "--max_steps", "2", "--per_device_train_batch_size", "8", "--max_skipped_fraction", "1",
+                  "--disable_tqdm", "true")
     done = run(argv, offline_env(tmp_path))
     assert done.returncode == 0, output(done)[-4000:]
-    assert "caption_recoded=1" in done.stderr  # the cp1252 byte: re-decoded in the vocabulary and the batches
+    assert "caption_recoded=1" in done.stderr  # the cp1252 byte: re-decoded, in the vocabulary and the batches
     assert (tmp_path / "out" / "final" / "model.safetensors").exists()
+
+
+def test_the_demo_recipe_on_shards_asks_for_a_vocabulary_before_anything_loads(world, tmp_path):
+    done = run(python(TRAIN, "--config", "demo", "--model_name_or_path", world["model"], "--train_data",
+                      world["shards"], "--output_dir", str(tmp_path / "out")), offline_env(tmp_path))
+    assert done.returncode == 2 and "replace_vocabulary: corpus needs the training captions" in done.stdout
+    assert_no_traceback(done)
+    assert not (tmp_path / "out").exists()
 
 
 # --------------------------------------------------------------------------------------------- evaluation

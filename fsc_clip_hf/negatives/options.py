@@ -58,6 +58,20 @@ class NegativeOptions:
                "in the authors' code.", group=NEGATIVES, recorded=True)
 
 
+VOCABULARY_NEEDED = ("replace_vocabulary: corpus needs the training captions: set replace_vocabulary_file (a caption "
+                     "file or the output of `python -m fsc_clip_hf.negatives vocabulary`) or negatives_cache_dir")
+
+
+def vocabulary_source(vocabulary_file: str | None, cache_dir: str | None, train_data: str | None) -> str | None:
+    """Where ``replace_vocabulary: corpus`` counts its words: the vocabulary file, else the negatives cache,
+    else ``train_data`` when it is a caption file; None when there is none of these."""
+    if vocabulary_file or cache_dir:
+        return vocabulary_file or cache_dir
+    if train_data and Path(train_data).suffix.lower() in CAPTION_FILE_SUFFIXES and Path(train_data).is_file():
+        return train_data
+    return None
+
+
 def resolve_vocabulary(replace_vocabulary: str, vocabulary_file: str | None = None, min_count: int = 1,
                        cache_dir: str | None = None, train_data: str | None = None,
                        caption_column: str | None = None) -> Vocabulary | None:
@@ -66,14 +80,9 @@ def resolve_vocabulary(replace_vocabulary: str, vocabulary_file: str | None = No
         raise ValueError(f"replace_vocabulary must be one of {REPLACE_VOCABULARIES}, got {replace_vocabulary!r}")
     if replace_vocabulary == "wordnet":
         return None
-    source = vocabulary_file or cache_dir
-    if source is None and train_data and Path(train_data).suffix.lower() in CAPTION_FILE_SUFFIXES \
-            and Path(train_data).is_file():
-        source = train_data
+    source = vocabulary_source(vocabulary_file, cache_dir, train_data)
     if source is None:
-        raise ValueError("replace_vocabulary: corpus needs the training captions: set replace_vocabulary_file (a "
-                         "caption file or the output of `python -m fsc_clip_hf.negatives vocabulary`) or "
-                         "negatives_cache_dir")
+        raise ValueError(VOCABULARY_NEEDED)
     vocabulary = Vocabulary.load(source, min_count, caption_column or "caption")
     logger.info("replacements restricted to %r", vocabulary)
     return vocabulary

@@ -331,6 +331,12 @@ def check_options(args: FSCTrainingArguments, sources: dict) -> None:
     if args.train_data == "synthetic" and not demo:
         raise RecipeError(f"{_where(sources, 'train_data')}: train_data: synthetic is the demo's world and goes with "
                           "model_name_or_path: synthetic; give the data to train on")
+    if args.add_random_text_hard_negatives and args.replace_vocabulary == "corpus" and not demo:
+        from ..negatives.options import VOCABULARY_NEEDED, vocabulary_source
+
+        if vocabulary_source(args.replace_vocabulary_file, args.negatives_cache_dir, args.train_data) is None:
+            raise RecipeError(f"{_where(sources, 'replace_vocabulary')}: {VOCABULARY_NEEDED} (train_data "
+                              f"{args.train_data!r} is not a caption file); or replace_vocabulary: wordnet")
     if args.base_model is not None:
         from ..release.model_card import is_hub_id
 
