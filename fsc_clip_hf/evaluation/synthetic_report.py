@@ -172,7 +172,8 @@ def plot_comp_vs_zs(results: dict, path: str) -> None:
     ax.set_xlabel("zero-shot top-1 (%)")
     ax.set_ylabel(f"compositional accuracy, {COMP_LABEL} (%)")
     seeds = max(r["n"] for r in results.values())
-    ax.set_title("synthetic world: Comp vs. ZS" + (" (one seed)" if seeds == 1 else f" (mean ± sd over {seeds} seeds)"))
+    ax.set_title("synthetic world: Comp vs. ZS\n" + ("one seed" if seeds == 1 else f"mean ± sd over {seeds} seeds"),
+                 fontsize=10)  # two lines: one is wider than the figure
     ax.grid(alpha=0.3)
     ax.margins(0.2)  # room for the labels
     ax.legend(fontsize=7, loc="lower left")
