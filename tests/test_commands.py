@@ -14,14 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 from helpers.bad_corpora import csv_corpus, webdataset_corpus
 from helpers.commands import EVAL, TRAIN, assert_no_traceback, fake_hub, offline_env, output, python, run
 from helpers.data_fixtures import write_image
 from helpers.repo import REPO
-from helpers.world import local_run
-from safetensors.torch import load_file
+from helpers.world import assert_same_weights, final_weights, local_run
 
 
 def train(world, out, *extra):
@@ -93,10 +91,6 @@ def test_accelerate_launch_shows_the_preflight_table_once(tmp_path):
 # --------------------------------------------------------------------------------------------- interruption
 
 
-def _weights(folder) -> dict[str, torch.Tensor]:
-    return load_file(Path(folder) / "final" / "model.safetensors")
-
-
 @pytest.mark.slow
 def test_a_killed_run_with_loader_workers_resumes_at_once_to_the_same_weights(world, tmp_path):
     """A run with 2 DataLoader workers is killed (SIGKILL) after its checkpoint at step 2; the resume starts
@@ -124,8 +118,7 @@ def test_a_killed_run_with_loader_workers_resumes_at_once_to_the_same_weights(wo
     text, _ = resumed.communicate(timeout=300)
     assert workers, "the run had no loader workers alive when it was killed"
     assert resumed.returncode == 0 and "another run is using it" not in text, text[-3000:]
-    for name, tensor in _weights(tmp_path / "whole").items():
-        torch.testing.assert_close(_weights(out)[name], tensor, rtol=0, atol=1e-6)
+    assert_same_weights(final_weights(out), final_weights(tmp_path / "whole"), atol=1e-6)
 
 
 # --------------------------------------------------------------------------------------------- bad data

@@ -18,7 +18,7 @@ from accelerate.utils.launch import prepare_multi_gpu_env
 from helpers.processes import free_port
 from helpers.repo import REPO
 from helpers.stopped_train import STOPPED
-from helpers.world import local_run
+from helpers.world import assert_same_weights, final_weights, local_run
 from safetensors.torch import load_file
 from transformers import CLIPModel
 
@@ -66,16 +66,6 @@ def torchrun(script, *argv, check=True):
     return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
                            str(free_port()), script, *argv], env=env, capture_output=True, text=True, timeout=600,
                           check=check)
-
-
-def final_weights(output_dir):
-    return load_file(Path(output_dir) / "final" / "model.safetensors")
-
-
-def assert_same_weights(got, expected):
-    assert set(got) == set(expected)
-    for name, value in expected.items():
-        torch.testing.assert_close(got[name], value, atol=1e-5, rtol=0, msg=name)
 
 
 def assert_recorded(output_dir, log, engine):

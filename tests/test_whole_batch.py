@@ -18,7 +18,7 @@ import yaml
 from helpers.processes import free_port
 from helpers.repo import REPO
 from helpers.stopped_train import STOPPED
-from helpers.world import local_run
+from helpers.world import assert_same_weights, final_weights, local_run
 from safetensors.torch import load_file
 
 TRAIN = str(REPO / "recipes" / "train.py")
@@ -29,16 +29,6 @@ def step_options(world, output_dir, batch, *extra):
     return local_run(world, output_dir, "--per_device_train_batch_size", str(batch), "--max_steps", "1",
                      "--shuffle_buffer", "0", "--hn_global_mean", "true", "--add_random_text_hard_negatives",
                      "negclip", "--optim", "sgd", "--learning_rate", "1", "--warmup_steps", "0", "--max_grad_norm", "0", *extra)
-
-
-def final_weights(output_dir):
-    return load_file(Path(output_dir) / "final" / "model.safetensors")
-
-
-def assert_same_weights(got, expected):
-    assert set(got) == set(expected)
-    for name, value in expected.items():
-        torch.testing.assert_close(got[name], value, atol=1e-5, rtol=0, msg=name)
 
 
 @pytest.fixture(scope="module")

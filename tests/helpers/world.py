@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
 
 from fsc_clip_hf.data.synthetic import load_synthetic_world, write_synthetic_world
 from fsc_clip_hf.modeling import FSCCLIPModel, tiny_clip_config
@@ -33,3 +34,14 @@ def local_run(world: dict[str, str], output_dir, *extra: str) -> list[str]:
         "--per_device_train_batch_size", "8", "--report_to", "none", "--save_strategy", "no", "--logging_steps", "1",
         "--shuffle_buffer", "16", "--dataloader_num_workers", "0", *extra,
     ]
+
+
+def final_weights(output_dir) -> dict[str, torch.Tensor]:
+    """The weights a run released in ``output_dir/final``."""
+    return load_file(Path(output_dir) / "final" / "model.safetensors")
+
+
+def assert_same_weights(got: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], atol: float = 1e-5) -> None:
+    assert set(got) == set(expected)
+    for name, value in expected.items():
+        torch.testing.assert_close(got[name], value, atol=atol, rtol=0, msg=name)
