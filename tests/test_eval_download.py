@@ -296,6 +296,7 @@ def test_requested_data_is_listed_with_its_steps_and_the_command_exits_by_what_f
     assert main(["--benchmarks", "imagecode", "--data-root", str(root), "--no_progress"]) == 1
     out = capsys.readouterr()
     assert "HTTP 404" in out.out and "run the same command again to resume" in out.err
+    assert not root.exists()  # no empty benchmark folders (nor data root) left by the failed fetches
     assert all(path.startswith(("/raw.githubusercontent.com/", "/zenodo.org/")) for path, _ in server.requests)
 
 

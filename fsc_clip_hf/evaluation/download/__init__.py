@@ -59,7 +59,7 @@ def download_benchmarks(names: str | list[str], data_root: str | Path, *, skip_i
     """
     context = Context(Path(data_root), rewrite=rewrite, hub=hub, keep_archives=keep_archives, progress=progress,
                       workers=workers)
-    rows = []
+    rows, made_root = [], not context.root.exists()
     for source, needed_by in plan(names):
         root = str(data_root)
         if source.present(context):
@@ -76,9 +76,27 @@ def download_benchmarks(names: str | list[str], data_root: str | Path, *, skip_i
                 rows.append(Row(needed_by, source, FETCHED, source.fetch(context)))
             except Gated as gated:
                 rows.append(Row(needed_by, source, GATED, str(gated), source.by_hand(root)))
+                _remove_empty_folders(source.path(context), context.root)
             except (DownloadError, OSError) as error:
                 rows.append(Row(needed_by, source, FAILED, str(error), source.by_hand(root)))
+                _remove_empty_folders(source.path(context), context.root)
+    if made_root and context.root.is_dir() and not any(context.root.iterdir()):
+        context.root.rmdir()  # nothing came: no empty data root left behind either
     return rows
+
+
+def _remove_empty_folders(path: Path, root: Path) -> None:
+    """Take back the empty folders a failed fetch left between ``root`` and ``path``: a user who opens
+    ``data/aro/`` should find something in it. A folder holding a partial download stays, for the next try
+    to resume."""
+    for folder in (path, *path.parents):
+        if folder == root or root not in folder.parents:
+            return
+        try:
+            folder.rmdir()  # only an empty folder goes
+        except OSError:
+            if folder.exists():
+                return
 
 
 def format_rows(rows: list[Row]) -> str:
