@@ -3,9 +3,9 @@
 On a CPU, torch picks its vector kernels (ATen's) and MKL its matrix products for the instructions the
 processor has (AVX2, AVX-512, ...). Sums then round differently from one CPU to the next, and over the
 thousands of steps of the demo the last digits of its table differ between machines. ``portable`` pins
-both to their AVX2 code paths (``PINS``), which every Intel CPU with AVX2 (AVX-512 ones included) runs
-alike: the demo's weights were bit for bit the same on an AVX-512 Xeon pinned so and emulating an AVX2
-one (docs/demo.md). MKL ignores ``MKL_CBWR`` on other vendors' CPUs, so an AMD CPU may still print other
+both to their AVX2 code paths (``PINS``), which MKL documents as giving the same results on every Intel
+CPU with AVX2 (AVX-512 ones included): the demo's weights were bit for bit the same on an AVX-512 Xeon
+pinned so and emulating an AVX2 one (docs/demo.md; no physical AVX2-only CPU has run it yet). MKL ignores ``MKL_CBWR`` on other vendors' CPUs, so an AMD CPU may still print other
 digits; a CPU without AVX2 (or not x86-64) is left unpinned, and says so. ``native`` (the default) lets
 each library pick the fastest. Each reads its setting once, when it loads, so the pins are set in the
 environment before torch is imported (``recipes/train.py`` does it first thing, reading the option from

@@ -297,6 +297,11 @@ def test_requested_data_is_listed_with_its_steps_and_the_command_exits_by_what_f
     out = capsys.readouterr()
     assert "HTTP 404" in out.out and "run the same command again to resume" in out.err
     assert not root.exists()  # no empty benchmark folders (nor data root) left by the failed fetches
+    (root / "imagecode").mkdir(parents=True)
+    (root / "imagecode" / "image-sets.zip.part").write_bytes(b"partial")  # a cut download's part stays
+    assert main(["--benchmarks", "imagecode", "--data-root", str(root), "--no_progress"]) == 1
+    assert (root / "imagecode" / "image-sets.zip.part").read_bytes() == b"partial"
+    assert [folder for folder in root.rglob("*") if folder.is_dir() and not any(folder.iterdir())] == []
     assert all(path.startswith(("/raw.githubusercontent.com/", "/zenodo.org/")) for path, _ in server.requests)
 
 

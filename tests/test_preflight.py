@@ -138,3 +138,21 @@ def test_a_tokenizer_that_cannot_be_the_models_is_a_missing_processor(world, tmp
         train_main(local_run(world, tmp_path / "run", "--dry_run", "--processor_name_or_path", str(other)))
     out = capsys.readouterr().out
     assert "MISSING  processor" in out and "tokens where the model's text embedding has" in out
+
+
+def test_a_missing_vocabulary_file_is_a_missing_piece_with_the_command_that_writes_one(world, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        train_main(local_run(world, tmp_path / "run", "--dry_run", "--replace_vocabulary", "corpus",
+                             "--replace_vocabulary_file", str(tmp_path / "captions.txt")))
+    table = capsys.readouterr().out
+    assert exit_.value.code == 2 and "MISSING  negatives: vocabulary" in table
+    assert "--output vocabulary.json" in table  # a count is JSON: never written under the caption file's name
+
+
+def test_a_mistyped_caption_file_is_missing_data_not_a_vocabulary_question(world, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        train_main(local_run(world, tmp_path / "run", "--dry_run", "--replace_vocabulary", "corpus",
+                             "--train_data", str(tmp_path / "pairs.csv")))
+    table = capsys.readouterr().out
+    assert exit_.value.code == 2 and "MISSING  training data" in table
+    assert "needs the training captions" not in table

@@ -69,6 +69,7 @@ def _usable_cpus() -> int:
     """The CPUs this process may run on (its affinity where the system says, else all)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = ArgumentParser(description="Evaluate a CLIP checkpoint on the FSC-CLIP benchmark suite.",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -91,8 +92,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model_name", default=None, help="label in the report (defaults to the checkpoint)")
     parser.add_argument("--batch_size", type=int, default=128, help="images or captions per forward pass")
     parser.add_argument("--num_workers", type=int, default=min(4, _usable_cpus()),
-                        help="image-decoding workers per process (default: 4, or the CPUs this process may use "
-                             "where they are fewer)")
+                        help="image-decoding workers per process: 4, or the CPUs this process may use where "
+                             "they are fewer")
     parser.add_argument("--dtype", choices=list(DTYPES), default="float32", help="weights' dtype")
     parser.add_argument("--device", default=None, help="default: this process's accelerator device")
     parser.add_argument("--no_progress", action="store_true", help="no progress bars")

@@ -62,12 +62,16 @@ VOCABULARY_NEEDED = ("replace_vocabulary: corpus needs the training captions: se
                      "file or the output of `python -m fsc_clip_hf.negatives vocabulary`) or negatives_cache_dir")
 
 
-def vocabulary_source(vocabulary_file: str | None, cache_dir: str | None, train_data: str | None) -> str | None:
+def vocabulary_source(vocabulary_file: str | None, cache_dir: str | None, train_data: str | None,
+                      must_exist: bool = True) -> str | None:
     """Where ``replace_vocabulary: corpus`` counts its words: the vocabulary file, else the negatives cache,
-    else ``train_data`` when it is a caption file; None when there is none of these."""
+    else ``train_data`` when it is a caption file (named so, and existing unless not ``must_exist``: a
+    check made before the files are looked at leaves a missing one to the pre-flight); None when there
+    is none of these."""
     if vocabulary_file or cache_dir:
         return vocabulary_file or cache_dir
-    if train_data and Path(train_data).suffix.lower() in CAPTION_FILE_SUFFIXES and Path(train_data).is_file():
+    if train_data and Path(train_data).suffix.lower() in CAPTION_FILE_SUFFIXES \
+            and (not must_exist or Path(train_data).is_file()):
         return train_data
     return None
 

@@ -141,9 +141,9 @@ class FSCTrainingArguments(TrainingArguments, LossOptions, NegativeOptions):
 
     cpu_kernels: str = option(
         "native", "native: each library picks the CPU kernels fastest on this processor; portable: the AVX2 "
-        "kernels of ATen and MKL, which every Intel CPU with AVX2 runs alike, so a CPU run prints the same "
-        "digits on such machines (the demo's recipes; docs/demo.md). Read from the command line or the recipe "
-        "before torch loads.", recorded=True, choices=CPU_KERNELS)
+        "kernels of ATen and MKL, which MKL documents as giving the same results on every Intel CPU with AVX2, "
+        "so that a CPU run prints the same digits on such machines (the demo's recipes; docs/demo.md). Read "
+        "from the command line or the recipe before torch loads.", recorded=True, choices=CPU_KERNELS)
 
     # --- the Trainer's options that a run records or checks (the recipes' defaults where they differ) ---
     learning_rate: float = _trainer("learning_rate", recorded=True, bounds=POSITIVE)

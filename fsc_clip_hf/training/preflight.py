@@ -351,9 +351,10 @@ def check_negatives(args: FSCTrainingArguments) -> list[Check]:
             checks.append(Check("negatives: WordNet", MISSING, "WordNet 3.0", "not installed", _fix_of(error)))
     vocabulary = args.replace_vocabulary_file
     if args.replace_vocabulary == "corpus" and vocabulary and not os.path.exists(vocabulary):
+        counted = vocabulary if vocabulary.endswith(".json") else "vocabulary.json"  # a count is read as JSON
         checks.append(Check("negatives: vocabulary", MISSING, vocabulary, "no such file",
-                            f"python -m fsc_clip_hf.negatives vocabulary --input <captions> --output {vocabulary} "
-                            "(or a caption file as replace_vocabulary_file)"))
+                            f"python -m fsc_clip_hf.negatives vocabulary --input <captions> --output {counted}, "
+                            "then replace_vocabulary_file: that file (or a caption file as replace_vocabulary_file)"))
     cache = args.negatives_cache_dir
     if cache and not os.path.isdir(cache):
         checks.append(Check("negatives: cache", MISSING, cache, "no such folder",

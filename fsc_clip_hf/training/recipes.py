@@ -334,7 +334,8 @@ def check_options(args: FSCTrainingArguments, sources: dict) -> None:
     if args.add_random_text_hard_negatives and args.replace_vocabulary == "corpus" and not demo:
         from ..negatives.options import VOCABULARY_NEEDED, vocabulary_source
 
-        if vocabulary_source(args.replace_vocabulary_file, args.negatives_cache_dir, args.train_data) is None:
+        if vocabulary_source(args.replace_vocabulary_file, args.negatives_cache_dir, args.train_data,
+                             must_exist=False) is None:
             raise RecipeError(f"{_where(sources, 'replace_vocabulary')}: {VOCABULARY_NEEDED} (train_data "
                               f"{args.train_data!r} is not a caption file); or replace_vocabulary: wordnet")
     if args.base_model is not None:
