@@ -178,6 +178,9 @@ def test_command_line_on_the_synthetic_world(tmp_path, capsys):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["comp_vs_zs.png", "results.json", "results.md"]
     assert 0 <= results["synthetic"]["summary"]["comp"] <= 100 and "t2i_r1" in results["synthetic"]["summary"]
     assert set(results["missing"]) == {"winoground"}
+    markdown = (tmp_path / "out" / "results.md").read_text()  # no paper's table of dashes: the world's scores
+    assert "No benchmark of the paper's suite was scored" in markdown and "(published)" not in markdown
+    assert "## Synthetic world" in markdown and "- `winoground`: " in markdown
     with pytest.raises(SystemExit) as exited:  # a wrong --data_root: nothing evaluated, even with --allow_missing
         main([*arguments[:4], "--data_root", str(tmp_path / "nothing"), *arguments[6:], "--allow_missing"])
     assert exited.value.code == 1

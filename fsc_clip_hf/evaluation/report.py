@@ -89,6 +89,12 @@ def markdown_report(results: dict, pages: dict[str, str] | None = None) -> str:
     model, summary = results["model"], results["summary"]
     references = {label: published_model(name) for label, name in REFERENCE_MODELS.items()}
     lines = [f"# Evaluation of `{model}`", ""]
+    details = results["details"]
+    if not any(record["suite"] == "published" for record in details.values()):
+        # Only the synthetic world: a paper's table of dashes would say nothing.
+        lines += ["No benchmark of the paper's suite was scored, so the tables beside the published models are "
+                  "left out.", ""]
+        return _closing_sections(results, lines, pages)
     sugarcrepe_pp = [_figure(results, "sugarcrepe_pp", task) for task in ("itt", "tot")]
     ours = [summary.get(key) for key in ("comp", "zs", "i2t_r1", "t2i_r1", "comp12")] + sugarcrepe_pp
     lines += _table(["recipe", "Comp", "ZS", "I2T Ret", "T2I Ret", "Comp-12", "SC++ ITT", "SC++ TOT"],
@@ -111,7 +117,6 @@ def markdown_report(results: dict, pages: dict[str, str] | None = None) -> str:
     lines += _table(["model", *titles], [[f"**{model}**", *(_cell(results["benchmarks"].get(t)) for t in titles)]]
                     + [[label, *(_cell(scores.get(t)) for t in titles)] for label, scores in published_rows])
     lines += _extra_table(results, references)
-    details = results["details"]
     openai = published_model(REFERENCE_MODELS["openai ViT-B/32"]).subsets
     rows = [[record["title"], subset, _cell(value), _cell(openai.get(name, {}).get(subset))]
             for name, record in details.items()
@@ -138,6 +143,12 @@ def markdown_report(results: dict, pages: dict[str, str] | None = None) -> str:
         lines += _table(["set", *(r.replace("_r", " R@").upper() for r in RECALLS)],
                         [[details[name]["title"], *(_cell(values.get(r)) for r in RECALLS)]
                          for name, values in results["retrieval"].items()])
+    return _closing_sections(results, lines, pages)
+
+
+def _closing_sections(results: dict, lines: list[str], pages: dict[str, str] | None) -> str:
+    """The synthetic world, the failure pages, what was missing or failed, and the notes, after ``lines``."""
+    details = results["details"]
     if "synthetic" in results:
         lines += _synthetic_section(results)
     if pages:
