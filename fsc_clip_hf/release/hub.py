@@ -138,6 +138,9 @@ class PushFailed(RuntimeError):
     and the command that pushes it later."""
 
 
+LOG_IN = "hf auth login, or export HF_TOKEN=<a write token>"  # how a machine without a token gets one
+
+
 def push_command(folder: str | Path, repo_id: str) -> str:
     """The one command that uploads a release folder."""
     return f"python -m fsc_clip_hf.release push {folder} --repo_id {repo_id}"
@@ -168,8 +171,7 @@ def push_release(
     if not (Path(folder) / "config.json").is_file():
         raise PushFailed(f"{folder} is not a release folder (no config.json): nothing was uploaded")
     if token is None and get_token() is None:
-        raise PushFailed(f"no Hub token, so {folder} was not uploaded: hf auth login, or export HF_TOKEN=<a write "
-                         "token>")
+        raise PushFailed(f"no Hub token, so {folder} was not uploaded: {LOG_IN}")
     api = HfApi(token=token)
     try:
         repo = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")

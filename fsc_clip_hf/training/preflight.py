@@ -419,11 +419,13 @@ def check_push(args: FSCTrainingArguments, hub: Hub) -> list[Check]:
         return []
     from huggingface_hub import get_token
 
+    from ..release.hub import LOG_IN, push_command
+
     target = args.hub_model_id or Path(args.output_dir or ".").name
-    later = ("--push_to_hub false, and push final/ once the Hub answers: python -m fsc_clip_hf.release push "
-             f"{Path(args.output_dir or '.') / 'final'} --repo_id {target}")
+    later = (f"--push_to_hub false, and push {FINAL_DIR}/ once the Hub answers: "
+             + push_command(Path(args.output_dir or ".") / FINAL_DIR, target))
     if args.hub_token is None and get_token() is None:
-        return [Check("Hub upload", MISSING, target, "no Hub token", "hf auth login, or export HF_TOKEN=<a write token>")]
+        return [Check("Hub upload", MISSING, target, "no Hub token", LOG_IN)]
     if not hub.reachable():
         return [Check("Hub upload", MISSING, target, f"a token is set, but {hub.why_not()}", later)]
     return [Check("Hub upload", OK, target, "token found, the Hub answers")]
