@@ -144,18 +144,24 @@ def _git_blob(body: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(body) + body).hexdigest()
 
 
-def serve_sugarcrepe(server, tmp_path, monkeypatch):
-    """SugarCrepe's seven JSONs at their pinned GitHub URLs and COCO val2017 as COCO's zip."""
-    source = tmp_path / "published"
-    write_sugarcrepe(source)
+def serve_pinned_files(server, monkeypatch, benchmark: str, source: Path) -> None:
+    """``benchmark``'s files written under ``source/<benchmark>`` at its pinned GitHub URLs, and COCO val2017
+    (``source/coco/val2017``) as COCO's zip."""
     pinned = json.loads(json.dumps(registry.github_files()))
-    entry = pinned["sugarcrepe"]
+    entry = pinned[benchmark]
     for path in entry["files"]:
-        body = (source / "sugarcrepe" / Path(path).name).read_bytes()
+        body = (source / benchmark / Path(path).name).read_bytes()
         server.add(registry.GITHUB_RAW.format(repo=entry["repo"], commit=entry["commit"], path=path), body)
         entry["files"][path] = _git_blob(body)  # the fixtures' blob ids in place of the real files'
     monkeypatch.setattr(registry, "github_files", lambda: pinned)
     server.add("http://images.cocodataset.org/zips/val2017.zip", _zip(source / "coco" / "val2017", "val2017"))
+
+
+def serve_sugarcrepe(server, tmp_path, monkeypatch):
+    """SugarCrepe's seven JSONs at their pinned GitHub URLs and COCO val2017 as COCO's zip."""
+    source = tmp_path / "published"
+    write_sugarcrepe(source)
+    serve_pinned_files(server, monkeypatch, "sugarcrepe", source)
     return source
 
 
@@ -258,14 +264,7 @@ def test_mmvp_vlm_and_sugarcrepe_pp_are_fetched_and_gated_colorswap_is_skipped_w
     published = tmp_path / "published"
     write_mmvp_vlm(published, pairs=2)
     write_sugarcrepe_pp(published)
-    pinned = json.loads(json.dumps(registry.github_files()))
-    entry = pinned["sugarcrepe_pp"]
-    for path in entry["files"]:
-        body = (published / "sugarcrepe_pp" / Path(path).name).read_bytes()
-        server.add(registry.GITHUB_RAW.format(repo=entry["repo"], commit=entry["commit"], path=path), body)
-        entry["files"][path] = _git_blob(body)
-    monkeypatch.setattr(registry, "github_files", lambda: pinned)
-    server.add("http://images.cocodataset.org/zips/val2017.zip", _zip(published / "coco" / "val2017", "val2017"))
+    serve_pinned_files(server, monkeypatch, "sugarcrepe_pp", published)
     hub = FakeHub({"MMVP/MMVP_VLM": published / "mmvp_vlm"}, gated={"stanfordnlp/colorswap"})
     root = tmp_path / "data"
     rows = download_benchmarks("colorswap,mmvp_vlm,sugarcrepe_pp", root, rewrite=server.rewrite, hub=hub, progress=False)
